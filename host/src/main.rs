@@ -1,0 +1,3 @@
+fn main() {
+    println!("overinit {}", overinit::layout::VERSION);
+}

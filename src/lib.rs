@@ -20,4 +20,12 @@
 #[cfg(test)]
 extern crate std;
 
+pub mod cmdline;
+pub mod errno;
 pub mod layout;
+pub mod modlist;
+pub mod plan;
+pub mod mountopt;
+pub mod superblock;
+pub mod partition;
+pub mod devspec;

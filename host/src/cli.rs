@@ -1,0 +1,293 @@
+//! The command line of `overinit` and `overinit pack`, and their help.
+
+use crate::{compress::Compression, error::Error, suggest};
+use overinit::layout;
+use std::{ffi::OsString, os::unix::ffi::OsStrExt as _, path::PathBuf};
+
+pub const HELP: &str = "\
+overinit: PID 1 for the initramfs (volatile overlay root, persistent state)
+
+Usage:
+  overinit pack --output FILE --init PATH [OPTIONS]
+  overinit --help | --version
+
+Commands:
+  pack   write an initramfs image holding overinit, kernel modules and files
+
+Run 'overinit COMMAND --help' for the options of a command.
+";
+
+/// `overinit pack --help`; paths come from the layout so they cannot drift.
+pub fn pack_help() -> String {
+    format!(
+        "\
+Usage: overinit pack --output FILE --init PATH [OPTIONS]
+
+Write an initramfs: a newc cpio archive (optionally compressed) holding the
+overinit skeleton (/dev/console, mount points), PID 1 as /init, kernel modules
+with their dependencies and extra files. No root needed. The same inputs give
+the same bytes: owners are root, timestamps are SOURCE_DATE_EPOCH (else 0).
+
+Options:
+  -o, --output FILE          write the image here; it is replaced only once the
+                             whole image is ready (required)
+      --init PATH            the overinit PID 1 binary, stored as /init, mode 0755
+                             (required; there is no safe default location, build
+                             it with: cargo build --release
+                             --target x86_64-unknown-linux-musl --bin init)
+      --module NAME          add kernel module NAME and, from modules.dep, all it
+                             needs; repeatable. '-' and '_' are the same, as in
+                             modprobe; built-in modules are skipped with a note.
+                             Modules load in the order given, each after its
+                             dependencies; they are stored decompressed as
+                             {modules}/NAME.ko and listed in
+                             {list}
+      --kernel-release KVER  take modules from /lib/modules/KVER
+      --modules-dir DIR      take modules from DIR (holding modules.dep)
+                             (default for both: /lib/modules/$(uname -r), the
+                             running kernel)
+      --add SRC:DEST         copy host file SRC (symlinks followed, mode kept) to
+                             absolute path DEST in the image, making missing
+                             parent directories (0755); a directory is copied
+                             with its contents. Repeatable
+      --compress ALG         none, gzip, zstd or xz (default: gzip, which every
+                             kernel that unpacks compressed initramfs supports;
+                             zstd and xz are smaller but optional in the
+                             kernel's config)
+  -h, --help                 show this help
+
+Exit status: 0 on success, 1 if the image cannot be made, 2 for usage errors.
+",
+        modules = layout::MODULES_DIR,
+        list = layout::MODULE_LIST,
+    )
+}
+
+/// Options of the long form, for "did you mean" on a typo.
+const PACK_OPTIONS: &[&str] = &["output", "init", "module", "kernel-release", "modules-dir", "add", "compress", "help"];
+
+/// Where the modules come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModulesFrom {
+    /// `/lib/modules/$(uname -r)`.
+    RunningKernel,
+    /// `/lib/modules/KVER`.
+    Release(String),
+    /// A modules directory given directly.
+    Dir(PathBuf),
+}
+
+/// `--add SRC:DEST`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Add {
+    pub src: PathBuf,
+    pub dest: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackArgs {
+    pub output: PathBuf,
+    pub init: PathBuf,
+    pub modules_from: ModulesFrom,
+    pub modules: Vec<String>,
+    pub adds: Vec<Add>,
+    pub compress: Compression,
+}
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Request<T> {
+    Run(T),
+    Help,
+}
+
+fn usage(msg: impl Into<String>) -> Error {
+    Error::Usage(msg.into())
+}
+
+/// Parses the arguments after `pack`.
+pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<PackArgs>, Error> {
+    use lexopt::prelude::*;
+    let mut parser = lexopt::Parser::from_args(args);
+    let mut output = None;
+    let mut init = None;
+    let mut release = None;
+    let mut modules_dir = None;
+    let mut modules = Vec::new();
+    let mut adds = Vec::new();
+    let mut compress = Compression::DEFAULT;
+    // lexopt's own messages ("missing argument for option '--init'") are clear.
+    let lex = |e: lexopt::Error| usage(e.to_string());
+    while let Some(arg) = parser.next().map_err(lex)? {
+        match arg {
+            Short('h') | Long("help") => return Ok(Request::Help),
+            Short('o') | Long("output") => output = Some(PathBuf::from(parser.value().map_err(lex)?)),
+            Long("init") => init = Some(PathBuf::from(parser.value().map_err(lex)?)),
+            Long("kernel-release") => {
+                let kver = parser.value().map_err(lex)?.string().map_err(lex)?;
+                if kver.is_empty() || kver.contains('/') {
+                    return Err(usage(format!(
+                        "--kernel-release {kver:?} is not a kernel release like 6.1.0-56-cloud-amd64 \
+                         (for a directory use --modules-dir)"
+                    )));
+                }
+                release = Some(kver);
+            }
+            Long("modules-dir") => modules_dir = Some(PathBuf::from(parser.value().map_err(lex)?)),
+            Long("module") => {
+                let name = parser.value().map_err(lex)?.string().map_err(lex)?;
+                if name.is_empty() {
+                    return Err(usage("--module needs a module name"));
+                }
+                modules.push(name);
+            }
+            Long("add") => adds.push(parse_add(parser.value().map_err(lex)?)?),
+            Long("compress") => {
+                let name = parser.value().map_err(lex)?.string().map_err(lex)?;
+                compress = Compression::from_name(&name)
+                    .ok_or_else(|| usage(format!("--compress {name:?}: expected none, gzip, zstd or xz")))?;
+            }
+            Long(other) => {
+                let hint = suggest::closest(other, PACK_OPTIONS.iter().copied());
+                let hint: Vec<String> = hint.iter().map(|o| format!("--{o}")).collect();
+                let hint: Vec<&str> = hint.iter().map(String::as_str).collect();
+                return Err(usage(format!("unknown option --{other}{}", suggest::did_you_mean(&hint))));
+            }
+            other => return Err(usage(other.unexpected().to_string())),
+        }
+    }
+    let output = output.ok_or_else(|| usage("missing --output FILE (where to write the image)"))?;
+    let init = init.ok_or_else(|| usage("missing --init PATH (the overinit init binary to store as /init)"))?;
+    let modules_from = match (release, modules_dir) {
+        (Some(_), Some(_)) => return Err(usage("--kernel-release and --modules-dir both name the modules; give one")),
+        (Some(kver), None) => ModulesFrom::Release(kver),
+        (None, Some(dir)) => ModulesFrom::Dir(dir),
+        (None, None) => ModulesFrom::RunningKernel,
+    };
+    Ok(Request::Run(PackArgs { output, init, modules_from, modules, adds, compress }))
+}
+
+/// `SRC:DEST`, split at the last `:` (DEST is an image path we choose; SRC
+/// is whatever the host has, colons included).
+fn parse_add(value: OsString) -> Result<Add, Error> {
+    let bytes = value.as_bytes();
+    let split = bytes.iter().rposition(|&b| b == b':');
+    match split {
+        Some(at) if at > 0 && at + 1 < bytes.len() => Ok(Add {
+            src: PathBuf::from(std::ffi::OsStr::from_bytes(&bytes[..at])),
+            dest: PathBuf::from(std::ffi::OsStr::from_bytes(&bytes[at + 1..])),
+        }),
+        _ => Err(usage(format!("--add {:?}: expected SRC:DEST, e.g. ./busybox:/bin/busybox", value))),
+    }
+}
+
+/// `SOURCE_DATE_EPOCH` (reproducible-builds.org) → the timestamp of every
+/// entry; unset or empty means 0. newc stores 32 bits.
+pub fn source_date_epoch(value: Option<OsString>) -> Result<u32, Error> {
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
+        return Ok(0);
+    };
+    let text = value.to_string_lossy();
+    text.parse::<u32>().map_err(|_| Error::SourceDateEpoch(text.into_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Request<PackArgs>, Error> {
+        parse_pack(args.iter().map(OsString::from))
+    }
+
+    fn err(args: &[&str]) -> String {
+        let e = parse(args).unwrap_err();
+        assert_eq!(e.exit_code(), 2, "usage errors exit with 2");
+        e.to_string()
+    }
+
+    #[test]
+    fn full_command_line() {
+        let args = [
+            "-o",
+            "img",
+            "--init=target/init",
+            "--module",
+            "virtio_blk",
+            "--module",
+            "overlay",
+            "--kernel-release",
+            "6.1.0-56-cloud-amd64",
+            "--add",
+            "a:b:/etc/x",
+            "--compress",
+            "xz",
+        ];
+        let Request::Run(p) = parse(&args).unwrap() else { panic!("not a run") };
+        assert_eq!(
+            p,
+            PackArgs {
+                output: "img".into(),
+                init: "target/init".into(),
+                modules_from: ModulesFrom::Release("6.1.0-56-cloud-amd64".into()),
+                modules: vec!["virtio_blk".into(), "overlay".into()],
+                adds: vec![Add { src: "a:b".into(), dest: "/etc/x".into() }],
+                compress: Compression::Xz,
+            }
+        );
+    }
+
+    #[test]
+    fn defaults() {
+        let Request::Run(p) = parse(&["--output", "o", "--init", "i"]).unwrap() else { panic!() };
+        assert_eq!(p.compress, Compression::Gzip);
+        assert_eq!(p.modules_from, ModulesFrom::RunningKernel);
+        assert!(p.modules.is_empty() && p.adds.is_empty());
+        let Request::Run(p) = parse(&["-o", "o", "--init", "i", "--modules-dir", "/m"]).unwrap() else { panic!() };
+        assert_eq!(p.modules_from, ModulesFrom::Dir("/m".into()));
+    }
+
+    #[test]
+    fn help() {
+        assert_eq!(parse(&["--help"]).unwrap(), Request::Help);
+        assert_eq!(parse(&["-o", "x", "-h"]).unwrap(), Request::Help);
+    }
+
+    #[test]
+    fn usage_errors() {
+        assert_eq!(err(&["--init", "i"]), "missing --output FILE (where to write the image)");
+        assert_eq!(err(&["-o", "x"]), "missing --init PATH (the overinit init binary to store as /init)");
+        assert_eq!(err(&["-o", "x", "--modul", "a"]), "unknown option --modul; did you mean --module?");
+        assert_eq!(err(&["-o", "x", "--frobnicate"]), "unknown option --frobnicate");
+        assert_eq!(err(&["-o", "x", "stray"]), "unexpected argument \"stray\"");
+        assert_eq!(err(&["-o", "x", "-z"]), "invalid option '-z'");
+        assert_eq!(err(&["-o", "x", "--init"]), "missing argument for option '--init'");
+        assert_eq!(err(&["-o", "x", "--compress", "gz"]), "--compress \"gz\": expected none, gzip, zstd or xz");
+        assert_eq!(
+            err(&["-o", "x", "--add", "/etc/hosts"]),
+            "--add \"/etc/hosts\": expected SRC:DEST, e.g. ./busybox:/bin/busybox"
+        );
+        assert!(err(&["-o", "x", "--add", ":/x"]).starts_with("--add \":/x\": expected SRC:DEST"));
+        assert!(err(&["-o", "x", "--add", "x:"]).starts_with("--add \"x:\": expected SRC:DEST"));
+        assert_eq!(
+            err(&["-o", "x", "--init", "i", "--kernel-release", "6.1", "--modules-dir", "/m"]),
+            "--kernel-release and --modules-dir both name the modules; give one"
+        );
+        assert_eq!(
+            err(&["-o", "x", "--kernel-release", "/lib/modules/6.1"]),
+            "--kernel-release \"/lib/modules/6.1\" is not a kernel release like \
+             6.1.0-56-cloud-amd64 (for a directory use --modules-dir)"
+        );
+        assert_eq!(err(&["-o", "x", "--module="]), "--module needs a module name");
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(source_date_epoch(None).unwrap(), 0);
+        assert_eq!(source_date_epoch(Some("".into())).unwrap(), 0);
+        assert_eq!(source_date_epoch(Some("1700000000".into())).unwrap(), 1_700_000_000);
+        let e = source_date_epoch(Some("yesterday".into())).unwrap_err();
+        assert_eq!(e.to_string(), "SOURCE_DATE_EPOCH=\"yesterday\" is not a number of seconds from 0 to 4294967295");
+        assert!(source_date_epoch(Some("4294967296".into())).is_err());
+        assert!(source_date_epoch(Some("-1".into())).is_err());
+    }
+}

@@ -1,0 +1,243 @@
+//! Runs the built `overinit` binary: on the host's real kernel modules (when
+//! there are any) and through GNU cpio / the compression tools (when
+//! installed), plus the exit status and the one error line of bad input.
+
+use overinit::layout::{MODULES_DIR, MODULE_LIST};
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_overinit");
+/// The modules the boot needs on Debian's cloud kernel, and the load order
+/// `overinit pack` must produce for them (from modules.dep, deps first).
+const REQUEST: [&str; 3] = ["virtio_pci", "virtio_blk", "overlay"];
+const EXPECTED: [&str; 7] =
+    ["virtio_ring", "virtio", "virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_pci", "virtio_blk", "overlay"];
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("overinit-it-{}-{tag}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+    /// A ~30 KiB stand-in for the init binary.
+    fn init(&self) -> PathBuf {
+        let init = self.join("init");
+        let body: Vec<u8> = (0..30 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        fs::write(&init, [&b"\x7fELF"[..], &body].concat()).unwrap();
+        init
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn overinit(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).env_remove("SOURCE_DATE_EPOCH").output().unwrap()
+}
+
+fn have(tool: &str) -> bool {
+    Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+/// The running kernel's modules if installed, else any installed kernel
+/// that has virtio_blk (build hosts may run a different kernel).
+fn modules_dir() -> Option<PathBuf> {
+    let release = fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+    let running = Path::new("/lib/modules").join(release.trim());
+    if running.join("modules.dep").is_file() {
+        return Some(running);
+    }
+    let mut dirs: Vec<PathBuf> = fs::read_dir("/lib/modules").ok()?.flatten().map(|e| e.path()).collect();
+    dirs.sort();
+    dirs.into_iter().find(|d| fs::read_to_string(d.join("modules.dep")).is_ok_and(|dep| dep.contains("/virtio_blk.ko")))
+}
+
+fn sha256(path: &Path) -> String {
+    let out = Command::new("sha256sum").arg(path).output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_string()
+}
+
+/// `cpio -i --to-stdout NAME < archive`.
+fn extract(archive: &Path, name: &str) -> Vec<u8> {
+    let out = Command::new("cpio")
+        .args(["-i", "--quiet", "--to-stdout", name])
+        .stdin(fs::File::open(archive).unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+#[test]
+fn packs_real_modules_and_gnu_cpio_lists_them() {
+    let Some(modules) = modules_dir() else {
+        eprintln!("note: no /lib/modules/* with virtio_blk on this host; skipping");
+        return;
+    };
+    if !have("cpio") {
+        eprintln!("note: GNU cpio not installed (apt-get install cpio); skipping");
+        return;
+    }
+    let s = Scratch::new("real");
+    let init = s.init();
+    let pack = |out: &Path, compress: &str| {
+        let mut args = vec![
+            "pack",
+            "--output",
+            out.to_str().unwrap(),
+            "--init",
+            init.to_str().unwrap(),
+            "--modules-dir",
+            modules.to_str().unwrap(),
+            "--compress",
+            compress,
+        ];
+        for m in REQUEST {
+            args.extend(["--module", m]);
+        }
+        let o = overinit(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(o.stdout.is_empty() && o.stderr.is_empty(), "a good pack is quiet");
+    };
+
+    let img = s.join("plain.cpio");
+    pack(&img, "none");
+    let list = Command::new("cpio").args(["-itv", "--quiet"]).stdin(fs::File::open(&img).unwrap()).output().unwrap();
+    assert!(list.status.success());
+    let list = String::from_utf8(list.stdout).unwrap();
+    let line = |name: &str| {
+        list.lines()
+            .find(|l| l.split_whitespace().last() == Some(name))
+            .unwrap_or_else(|| panic!("{name} not in:\n{list}"))
+    };
+    assert!(line(".").starts_with("drwxr-xr-x"), "{list}");
+    let console = line("dev/console");
+    assert!(console.starts_with("crw-------") && console.contains("5,   1"), "{console}");
+    assert!(line("init").starts_with("-rwxr-xr-x"), "{list}");
+    for m in EXPECTED {
+        let name = format!("{}/{m}.ko", MODULES_DIR.trim_start_matches('/'));
+        assert!(line(&name).starts_with("-rw-r--r--"), "{name}");
+    }
+    let order = String::from_utf8(extract(&img, MODULE_LIST.trim_start_matches('/'))).unwrap();
+    let expected: String = EXPECTED.iter().map(|m| format!("{MODULES_DIR}/{m}.ko\n")).collect();
+    assert_eq!(order, expected);
+    assert_eq!(extract(&img, "init"), fs::read(&init).unwrap());
+    let blk = modules.join("kernel/drivers/block/virtio_blk.ko");
+    if blk.is_file() {
+        let name = format!("{}/virtio_blk.ko", MODULES_DIR.trim_start_matches('/'));
+        assert_eq!(extract(&img, &name), fs::read(blk).unwrap());
+    }
+
+    // Same inputs, same bytes, for every compressor; and the system's own
+    // decompressors read what we wrote.
+    for (compress, tool) in [("none", "cat"), ("gzip", "gzip"), ("zstd", "zstd"), ("xz", "xz")] {
+        let a = s.join(&format!("a.{compress}"));
+        let b = s.join(&format!("b.{compress}"));
+        pack(&a, compress);
+        pack(&b, compress);
+        assert_eq!(sha256(&a), sha256(&b), "{compress} is not reproducible");
+        if compress == "none" {
+            assert_eq!(fs::read(&a).unwrap(), fs::read(&img).unwrap());
+        } else if have(tool) {
+            let out = Command::new(tool).args(["-dc"]).arg(&a).output().unwrap();
+            assert!(out.status.success(), "{tool} -dc failed");
+            assert_eq!(out.stdout, fs::read(&img).unwrap(), "{tool} -dc gives the cpio");
+        } else {
+            eprintln!("note: {tool} not installed; not cross-checking {compress}");
+        }
+    }
+    if have("xz") {
+        let out = Command::new("xz").args(["--robot", "--list"]).arg(s.join("a.xz")).output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.lines().any(|l| l.starts_with("file\t") && l.contains("\tCRC32\t")), "{text}");
+    }
+}
+
+#[test]
+fn version_and_help() {
+    let o = overinit(&["--version"]);
+    assert!(o.status.success());
+    let v = String::from_utf8(o.stdout).unwrap();
+    assert!(v.starts_with("overinit ") && v.ends_with('\n') && v.lines().count() == 1, "{v}");
+    let o = overinit(&["--help"]);
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("overinit pack"));
+    let o = overinit(&["pack", "--help"]);
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("--compress ALG"));
+    let o = overinit(&[]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// Bad input: one line on stderr, the right exit status, no image.
+#[test]
+fn errors_are_one_line_and_leave_no_image() {
+    let s = Scratch::new("errors");
+    let init = s.init();
+    let out = s.join("img");
+    let (init, out_s) = (init.to_str().unwrap(), out.to_str().unwrap());
+    let src = s.join("src");
+    fs::write(&src, b"x").unwrap();
+    let add_dotdot = format!("{}:/../x", src.display());
+    let dup = format!("{}:/dev/console", src.display());
+    let cases: Vec<(Vec<&str>, i32, String)> = vec![
+        (vec!["pack", "--init", init], 2, "overinit pack: error: missing --output FILE".into()),
+        (
+            vec!["pack", "-o", out_s, "--init", init, "--modul", "x"],
+            2,
+            "unknown option --modul; did you mean --module?".into(),
+        ),
+        (vec!["pack", "-o", out_s, "--init", init, "--compress", "lz4"], 2, "--compress \"lz4\"".into()),
+        (vec!["pak"], 2, "overinit: error: unknown command 'pak'; did you mean pack?".into()),
+        (vec!["pack", "-o", out_s, "--init", "/nonexistent"], 1, "--init /nonexistent: No such file".into()),
+        (vec!["pack", "-o", out_s, "--init", init, "--add", &add_dotdot], 1, "must not contain '..'".into()),
+        (vec!["pack", "-o", out_s, "--init", init, "--add", &dup], 1, "duplicate destination /dev/console".into()),
+        (
+            vec!["pack", "-o", out_s, "--init", init, "--modules-dir", "/nonexistent", "--module", "x"],
+            1,
+            "modules directory /nonexistent: No such file".into(),
+        ),
+    ];
+    for (args, code, text) in cases {
+        let o = overinit(&args);
+        let err = String::from_utf8(o.stderr).unwrap();
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(&text), "{args:?}: {err}");
+        assert!(!out.exists(), "{args:?} wrote an image");
+    }
+    if let Some(modules) = modules_dir() {
+        let o = overinit(&[
+            "pack",
+            "-o",
+            out_s,
+            "--init",
+            init,
+            "--modules-dir",
+            modules.to_str().unwrap(),
+            "--module",
+            "virtio_bkl",
+        ]);
+        let err = String::from_utf8(o.stderr).unwrap();
+        assert_eq!(o.status.code(), Some(1));
+        assert_eq!(
+            err,
+            format!(
+                "overinit pack: error: unknown module 'virtio_bkl' in {}/modules.dep; did you mean virtio_blk?\n",
+                modules.display()
+            )
+        );
+        assert!(!out.exists());
+    }
+}

@@ -1,0 +1,494 @@
+//! The kernel command line (and the image's config file, same syntax).
+//!
+//! Bytes in, struct out; nothing here touches the system. Tokens are split
+//! exactly like the kernel's `next_arg()` (lib/cmdline.c): whitespace
+//! separates parameters unless inside double quotes, `"` anywhere toggles
+//! quoting, one pair of quotes around a value (or around the whole
+//! parameter) is removed, and parsing stops at `--` (what follows belongs to
+//! the real init, which receives it from the kernel in its argv). The last
+//! duplicate of a key wins, as with the kernel's `__setup` handlers that
+//! simply overwrite.
+//!
+//! Values are borrowed byte slices of the input: no copies, no heap, and
+//! non-UTF-8 bytes survive untouched. The parser is total: it never panics,
+//! whatever the bytes.
+
+use heapless::Vec;
+
+/// At most this many problems (unknown `overinit.*` keys, bad values) are
+/// kept for the error report; more are counted, not stored.
+pub const MAX_PROBLEMS: usize = 8;
+
+/// What went wrong with one parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// An `overinit.*` key this version does not know.
+    UnknownKey,
+    /// A known key whose value does not parse.
+    BadValue,
+    /// A known key that needs a value but was given none.
+    MissingValue,
+}
+
+/// One parameter the parser could not accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Problem<'a> {
+    pub kind: ProblemKind,
+    pub key: &'a [u8],
+    pub value: &'a [u8],
+}
+
+impl Problem<'_> {
+    /// What the user should read, without the key (the caller prints it).
+    pub fn what(&self) -> &'static str {
+        match self.kind {
+            ProblemKind::UnknownKey => "unknown overinit parameter",
+            ProblemKind::BadValue => "invalid value",
+            ProblemKind::MissingValue => "needs a value",
+        }
+    }
+}
+
+/// Everything overinit takes from the command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cmdline<'a> {
+    /// `root=`: device spec of the base (lower) filesystem.
+    pub root: Option<&'a [u8]>,
+    /// `rootfstype=`: filesystem type; probed from the superblock if absent.
+    pub rootfstype: Option<&'a [u8]>,
+    /// `rootflags=`: mount options for the base.
+    pub rootflags: Option<&'a [u8]>,
+    /// `ro` (true) / `rw` (false); last one wins.
+    pub ro: Option<bool>,
+    /// `rootwait`: wait for the root device without a time limit.
+    pub rootwait: bool,
+    /// `rootdelay=N`: seconds to wait for the root device.
+    pub rootdelay: Option<u32>,
+    /// `init=`: the real init inside the new root.
+    pub init: Option<&'a [u8]>,
+    /// `panic=N`: kernel reboot delay after a panic (we honour it on failure).
+    pub panic: Option<i32>,
+    /// `quiet`: print only warnings and errors.
+    pub quiet: bool,
+    /// `overinit.state=`: device spec of the persistent state, or `tmpfs`.
+    pub state: Option<&'a [u8]>,
+    /// `overinit.statefstype=`: the state filesystem type (probed if absent).
+    pub statefstype: Option<&'a [u8]>,
+    /// `overinit.stateflags=`: mount options for the state filesystem.
+    pub stateflags: Option<&'a [u8]>,
+    /// `overinit.size=`: size of the `/data/system` tmpfs (upper + work).
+    pub size: Option<&'a [u8]>,
+    /// `overinit.timeout=N`: seconds to wait for devices when not `rootwait`.
+    pub timeout: Option<u32>,
+    /// `overinit.debug`: per-phase timings and every step on the console.
+    pub debug: bool,
+    /// Problems found, in order (first [`MAX_PROBLEMS`]).
+    pub problems: Vec<Problem<'a>, MAX_PROBLEMS>,
+    /// Total number of problems, including those not stored.
+    pub problem_count: usize,
+}
+
+/// Keys under `overinit.` that this version knows, with a one-line meaning and
+/// default. The README's parameter table is checked against this list.
+pub const OVERINIT_KEYS: &[(&str, &str)] = &[
+    ("state", "device spec of the persistent state (/dev/NAME, MAJ:MIN, UUID=, LABEL=, PARTUUID=, PARTLABEL=) or `tmpfs`; default: tmpfs"),
+    ("statefstype", "filesystem type of the state device; default: probed from its superblock"),
+    ("stateflags", "mount options for the state device; default: none"),
+    ("size", "size of the /data/system tmpfs that holds the overlay upper; default: 1G"),
+    ("timeout", "seconds to wait for root and state devices unless rootwait; default: 10"),
+    ("debug", "print every step and per-phase timings; default: off"),
+];
+
+/// Whitespace as the kernel's `isspace()` sees it (include/linux/ctype.h,
+/// lib/ctype.c): ASCII 9–13, space, and 0xA0 (Latin-1 no-break space).
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0xa0)
+}
+
+/// Iterator over `(param, value)` pairs exactly as the kernel's `next_arg()`
+/// splits them. Stops before `--`.
+pub struct Args<'a> {
+    rest: &'a [u8],
+}
+
+/// Split a command line into parameters.
+pub fn args(input: &[u8]) -> Args<'_> {
+    Args { rest: skip_spaces(input) }
+}
+
+fn skip_spaces(mut s: &[u8]) -> &[u8] {
+    while let [first, tail @ ..] = s {
+        if !is_space(*first) {
+            break;
+        }
+        s = tail;
+    }
+    s
+}
+
+impl<'a> Iterator for Args<'a> {
+    type Item = (&'a [u8], Option<&'a [u8]>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        // The kernel stops at a NUL byte: treat it as the end of input.
+        let mut s = self.rest;
+        if let Some(nul) = s.iter().position(|&b| b == 0) {
+            s = &s[..nul];
+        }
+        if s.is_empty() {
+            self.rest = &[];
+            return None;
+        }
+        let quoted = s[0] == b'"';
+        if quoted {
+            s = &s[1..];
+        }
+        let mut in_quote = quoted;
+        let mut equals = None;
+        let mut i = 0;
+        while i < s.len() {
+            let b = s[i];
+            if is_space(b) && !in_quote {
+                break;
+            }
+            // next_arg(): `if (equals == 0)` — an '=' at index 0 is not a separator.
+            if equals.is_none() && b == b'=' && i > 0 {
+                equals = Some(i);
+            }
+            if b == b'"' {
+                in_quote = !in_quote;
+            }
+            i += 1;
+        }
+        let token = &s[..i];
+        self.rest = skip_spaces(s.get(i + 1..).unwrap_or(&[]));
+        // A closing quote is dropped from the end of the token when the value
+        // or the whole parameter was quoted.
+        let strip_end = |t: &'a [u8]| -> &'a [u8] {
+            match t {
+                [head @ .., b'"'] => head,
+                _ => t,
+            }
+        };
+        let (param, value) = match equals {
+            None => (if quoted { strip_end(token) } else { token }, None),
+            Some(eq) => {
+                let param = &token[..eq];
+                let mut val = &token[eq + 1..];
+                if let [b'"', tail @ ..] = val {
+                    val = strip_end(tail);
+                } else if quoted {
+                    val = strip_end(val);
+                }
+                (param, Some(val))
+            }
+        };
+        if param == b"--" && value.is_none() {
+            self.rest = &[];
+            return None;
+        }
+        Some((param, value))
+    }
+}
+
+/// Parse a decimal number; `None` on anything else (including overflow).
+pub fn parse_u32(v: &[u8]) -> Option<u32> {
+    if v.is_empty() || v.len() > 10 {
+        return None;
+    }
+    let mut n: u32 = 0;
+    for &b in v {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u32::from(b - b'0'))?;
+    }
+    Some(n)
+}
+
+/// Parse a signed decimal number (for `panic=`).
+pub fn parse_i32(v: &[u8]) -> Option<i32> {
+    match v {
+        [b'-', digits @ ..] => parse_u32(digits).and_then(|n| 0i32.checked_sub_unsigned(n)),
+        _ => parse_u32(v).and_then(|n| i32::try_from(n).ok()),
+    }
+}
+
+/// A tmpfs `size=` value: digits with an optional k/m/g/t/p/e suffix (either
+/// case), or a percentage of RAM (`50%`) — what mm/shmem.c accepts.
+pub fn valid_size(v: &[u8]) -> bool {
+    let digits = v.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || digits > 19 {
+        return false;
+    }
+    match &v[digits..] {
+        [] => true,
+        [s] => b"kKmMgGtTpPeE%".contains(s),
+        _ => false,
+    }
+}
+
+impl<'a> Cmdline<'a> {
+    /// Parse a command line.
+    pub fn parse(input: &'a [u8]) -> Self {
+        let mut c = Self::default();
+        c.apply(input);
+        c
+    }
+
+    /// Apply a command line on top of what is already set (the image's
+    /// config first, then `/proc/cmdline`: the later one wins).
+    pub fn apply(&mut self, input: &'a [u8]) {
+        for (key, value) in args(input) {
+            self.set(key, value);
+        }
+    }
+
+    fn problem(&mut self, kind: ProblemKind, key: &'a [u8], value: Option<&'a [u8]>) {
+        self.problem_count = self.problem_count.saturating_add(1);
+        let _ = self.problems.push(Problem { kind, key, value: value.unwrap_or(b"") });
+    }
+
+    fn set(&mut self, key: &'a [u8], value: Option<&'a [u8]>) {
+        // Keys that take a value: an empty value unsets (like the kernel's
+        // handlers storing an empty string, which they treat as absent).
+        let text = |v: Option<&'a [u8]>| v.filter(|v| !v.is_empty());
+        match key {
+            b"root" => self.root = text(value),
+            b"rootfstype" => self.rootfstype = text(value),
+            b"rootflags" => self.rootflags = text(value),
+            b"init" => self.init = text(value),
+            b"ro" if value.is_none() => self.ro = Some(true),
+            b"rw" if value.is_none() => self.ro = Some(false),
+            b"rootwait" if value.is_none() => self.rootwait = true,
+            b"quiet" if value.is_none() => self.quiet = true,
+            // Kernel parameters with bad values are the kernel's business; we
+            // keep our previous idea and do not complain (it would be noise).
+            b"rootdelay" => self.rootdelay = value.and_then(parse_u32).or(self.rootdelay),
+            b"panic" => self.panic = value.and_then(parse_i32).or(self.panic),
+            _ => {
+                if let Some(sub) = key.strip_prefix(b"overinit.") {
+                    self.set_own(key, sub, value);
+                }
+            }
+        }
+    }
+
+    fn set_own(&mut self, key: &'a [u8], sub: &'a [u8], value: Option<&'a [u8]>) {
+        let need = |this: &mut Self| -> Option<&'a [u8]> {
+            match value {
+                Some(v) if !v.is_empty() => Some(v),
+                _ => {
+                    this.problem(ProblemKind::MissingValue, key, value);
+                    None
+                }
+            }
+        };
+        match sub {
+            b"state" => {
+                if let Some(v) = need(self) {
+                    self.state = Some(v);
+                }
+            }
+            b"statefstype" => {
+                if let Some(v) = need(self) {
+                    self.statefstype = Some(v);
+                }
+            }
+            b"stateflags" => self.stateflags = value.filter(|v| !v.is_empty()),
+            b"size" => {
+                if let Some(v) = need(self) {
+                    if valid_size(v) {
+                        self.size = Some(v);
+                    } else {
+                        self.problem(ProblemKind::BadValue, key, value);
+                    }
+                }
+            }
+            b"timeout" => {
+                if let Some(v) = need(self) {
+                    match parse_u32(v) {
+                        Some(n) => self.timeout = Some(n),
+                        None => self.problem(ProblemKind::BadValue, key, value),
+                    }
+                }
+            }
+            b"debug" => match value {
+                None | Some(b"1") | Some(b"on") | Some(b"yes") => self.debug = true,
+                Some(b"0") | Some(b"off") | Some(b"no") => self.debug = false,
+                Some(_) => self.problem(ProblemKind::BadValue, key, value),
+            },
+            _ => self.problem(ProblemKind::UnknownKey, key, value),
+        }
+    }
+
+    /// Problems that must stop the boot: a bad value for one of our own keys
+    /// could mean booting with a state device or size the user did not ask
+    /// for. Unknown keys are reported but do not stop the boot.
+    pub fn first_fatal(&self) -> Option<&Problem<'a>> {
+        self.problems.iter().find(|p| p.kind != ProblemKind::UnknownKey)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec as StdVec;
+
+    fn split(s: &[u8]) -> StdVec<(&[u8], Option<&[u8]>)> {
+        args(s).collect()
+    }
+
+    #[test]
+    fn splits_like_next_arg() {
+        let got = split(b"  root=/dev/vda ro  quiet\n");
+        assert_eq!(
+            got,
+            [(&b"root"[..], Some(&b"/dev/vda"[..])), (b"ro", None), (b"quiet", None)]
+        );
+    }
+
+    #[test]
+    fn last_token_without_newline_is_kept() {
+        // rsinit's bug: the last token was dropped without a trailing newline.
+        assert_eq!(split(b"a=1 rootwait"), [(&b"a"[..], Some(&b"1"[..])), (b"rootwait", None)]);
+        assert_eq!(split(b"rootwait"), [(&b"rootwait"[..], None)]);
+        let c = Cmdline::parse(b"root=/dev/vda");
+        assert_eq!(c.root, Some(&b"/dev/vda"[..]));
+    }
+
+    #[test]
+    fn quotes() {
+        assert_eq!(split(br#"init="/bin/my init" x"#), [(&b"init"[..], Some(&b"/bin/my init"[..])), (b"x", None)]);
+        assert_eq!(split(br#""rootflags=a b""#), [(&b"rootflags"[..], Some(&b"a b"[..]))]);
+        assert_eq!(split(br#""quiet""#), [(&b"quiet"[..], None)]);
+        // A quote in the middle toggles quoting but is kept.
+        assert_eq!(split(br#"a=b"c d"e f"#), [(&b"a"[..], Some(&br#"b"c d"e"#[..])), (b"f", None)]);
+        // Unbalanced quote: the rest of the line is one token.
+        assert_eq!(split(br#"a="x y z"#), [(&b"a"[..], Some(&b"x y z"[..]))]);
+        assert_eq!(split(br#"""#), [(&b""[..], None)]);
+    }
+
+    #[test]
+    fn stops_at_double_dash_and_nul() {
+        assert_eq!(split(b"ro -- single rw"), [(&b"ro"[..], None)]);
+        assert_eq!(split(b"ro\0rw"), [(&b"ro"[..], None)]);
+        let c = Cmdline::parse(b"rw -- ro");
+        assert_eq!(c.ro, Some(false));
+    }
+
+    #[test]
+    fn equals_at_start_is_not_a_separator() {
+        assert_eq!(split(b"=x"), [(&b"=x"[..], None)]);
+    }
+
+    #[test]
+    fn whole_struct() {
+        let c = Cmdline::parse(
+            b"console=ttyS0 root=UUID=abc rootfstype=ext4 rootflags=noatime ro rootwait rootdelay=3 \
+              init=/sbin/init panic=-1 quiet overinit.state=LABEL=STATE overinit.statefstype=ext4 \
+              overinit.stateflags=nodev overinit.size=512M overinit.timeout=5 overinit.debug",
+        );
+        let want = Cmdline {
+            root: Some(b"UUID=abc"),
+            rootfstype: Some(b"ext4"),
+            rootflags: Some(b"noatime"),
+            ro: Some(true),
+            rootwait: true,
+            rootdelay: Some(3),
+            init: Some(b"/sbin/init"),
+            panic: Some(-1),
+            quiet: true,
+            state: Some(b"LABEL=STATE"),
+            statefstype: Some(b"ext4"),
+            stateflags: Some(b"nodev"),
+            size: Some(b"512M"),
+            timeout: Some(5),
+            debug: true,
+            problems: Vec::new(),
+            problem_count: 0,
+        };
+        assert_eq!(c, want);
+    }
+
+    #[test]
+    fn last_duplicate_wins_and_config_is_overridden() {
+        let c = Cmdline::parse(b"root=/dev/vda root=/dev/vdb ro rw");
+        assert_eq!(c.root, Some(&b"/dev/vdb"[..]));
+        assert_eq!(c.ro, Some(false));
+        let mut c = Cmdline::parse(b"overinit.size=2G overinit.state=/dev/vdb");
+        c.apply(b"overinit.size=3G");
+        assert_eq!(c.size, Some(&b"3G"[..]));
+        assert_eq!(c.state, Some(&b"/dev/vdb"[..]));
+    }
+
+    #[test]
+    fn problems_are_reported() {
+        let c = Cmdline::parse(b"overinit.bogus=1 overinit.size=lots overinit.state overinit.timeout=x rootdelay=x");
+        let kinds: StdVec<_> = c.problems.iter().map(|p| (p.kind, p.key)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (ProblemKind::UnknownKey, &b"overinit.bogus"[..]),
+                (ProblemKind::BadValue, b"overinit.size"),
+                (ProblemKind::MissingValue, b"overinit.state"),
+                (ProblemKind::BadValue, b"overinit.timeout"),
+            ]
+        );
+        assert_eq!(c.first_fatal().unwrap().key, b"overinit.size");
+        assert_eq!(c.rootdelay, None);
+        let only_unknown = Cmdline::parse(b"overinit.nope");
+        assert!(only_unknown.first_fatal().is_none());
+    }
+
+    #[test]
+    fn problem_list_is_bounded_but_counted() {
+        let mut s = StdVec::new();
+        for _ in 0..200 {
+            s.extend_from_slice(b"overinit.x=1 ");
+        }
+        let c = Cmdline::parse(&s);
+        assert_eq!(c.problems.len(), MAX_PROBLEMS);
+        assert_eq!(c.problem_count, 200);
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_u32(b"4294967295"), Some(u32::MAX));
+        assert_eq!(parse_u32(b"4294967296"), None);
+        assert_eq!(parse_u32(b""), None);
+        assert_eq!(parse_u32(b"1x"), None);
+        assert_eq!(parse_i32(b"-2147483648"), Some(i32::MIN));
+        assert_eq!(parse_i32(b"2147483648"), None);
+        assert_eq!(parse_i32(b"-"), None);
+        assert!(valid_size(b"1G") && valid_size(b"50%") && valid_size(b"1048576"));
+        assert!(!valid_size(b"G") && !valid_size(b"1GB") && !valid_size(b"-1") && !valid_size(b""));
+    }
+
+    #[test]
+    fn non_utf8_survives() {
+        let c = Cmdline::parse(b"root=/dev/\xff\xfe init=\xa0/x");
+        assert_eq!(c.root, Some(&b"/dev/\xff\xfe"[..]));
+        // 0xA0 is whitespace to the kernel.
+        assert_eq!(c.init, Some(&b""[..]).filter(|_| false));
+    }
+
+    #[test]
+    fn never_panics_on_any_short_input() {
+        // Exhaustive over all 3-byte strings of an interesting alphabet.
+        let alphabet = [b' ', b'"', b'=', b'-', b'a', 0, 0xa0, b'\n'];
+        for a in alphabet {
+            for b in alphabet {
+                for c in alphabet {
+                    for d in alphabet {
+                        let s = [a, b, c, d];
+                        let _ = Cmdline::parse(&s);
+                        for (k, v) in args(&s) {
+                            assert!(k.len() + v.map_or(0, <[u8]>::len) <= s.len());
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

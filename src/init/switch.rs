@@ -1,0 +1,272 @@
+//! Phases 2, 10, 11, 12: the rootfs fix, validating the real init, the
+//! switch into the new root, emptying the old initramfs, and exec.
+//!
+//! Modelled on systemd's switch-root.c: pivot_root with an MS_MOVE + chroot
+//! fallback, and an emptying of the old root that only ever deletes files on
+//! the initramfs itself. That wipe is the most dangerous code in the project:
+//! a walk that follows a mount point deleted a persistent /home in an
+//! experiment (DESIGN §3). Here every directory is compared by `st_dev`
+//! BEFORE it is opened, and again after, and nothing is removed from any
+//! other device.
+
+use crate::fail::Fatal;
+use crate::sys::{self, CVec};
+use overinit::plan::{Phase, NEWROOT};
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, CWD};
+use rustix::io::Errno;
+use rustix::mount::{MountFlags, UnmountFlags};
+
+/// Where the rootfs is bound before being moved onto `/` (exists in the image).
+const FIX_DIR: &str = "/mnt";
+/// The old root after pivot_root, inside the new root.
+const OLDROOT: &str = "oldroot";
+
+/// ramfs and tmpfs magic numbers (statfs f_type; include/uapi/linux/magic.h).
+const RAMFS_MAGIC: i64 = 0x8584_58f6;
+const TMPFS_MAGIC: i64 = 0x0102_1994;
+
+/// Phase 2. If `/` is the kernel's rootfs (its mountinfo id equals its parent
+/// id), pivot_root(2) will fail with EINVAL (fs/namespace.c: the root must
+/// have a parent mount). Bind `/` onto a subdirectory, move that onto `/`
+/// and chroot into it: now `/` is a mount with a parent, pivot works, and user
+/// namespaces keep working later (a chroot alone would break them).
+/// On kernels that put a nullfs under the initramfs, the check is false.
+pub fn rootfs_fix() -> Result<bool, Fatal> {
+    let e = |action, obj: &str, errno| Fatal::new(Phase::RootfsFix, action, obj.as_bytes(), errno);
+    let mounted_here = match sys::mount(b"proc", "/proc", b"proc", 0, b"") {
+        Ok(()) => true,
+        Err(Errno::BUSY) => false,
+        Err(err) => return Err(e("mount proc on", "/proc", err)),
+    };
+    let mut buf = [0u8; 4096];
+    let is_rootfs = sys::read_file("/proc/self/mountinfo", &mut buf).map(root_is_own_parent);
+    if mounted_here {
+        let _ = rustix::mount::unmount("/proc", UnmountFlags::empty());
+    }
+    if !is_rootfs.map_err(|err| e("read", "/proc/self/mountinfo", err))? {
+        return Ok(false);
+    }
+    rustix::mount::mount_bind("/", FIX_DIR).map_err(|err| e("bind-mount / on", FIX_DIR, err))?;
+    rustix::process::chdir(FIX_DIR).map_err(|err| e("chdir", FIX_DIR, err))?;
+    rustix::mount::mount_move(".", "/").map_err(|err| e("move-mount . on", "/", err))?;
+    rustix::process::chroot(".").map_err(|err| e("chroot", ".", err))?;
+    rustix::process::chdir("/").map_err(|err| e("chdir", "/", err))?;
+    Ok(true)
+}
+
+/// True if the mount at `/` has mount id == parent id (the kernel's rootfs).
+fn root_is_own_parent(mountinfo: &[u8]) -> bool {
+    for line in mountinfo.split(|&b| b == b'\n') {
+        let mut f = line.split(|&b| b == b' ');
+        let (id, parent) = (f.next(), f.next());
+        let mount_point = f.nth(2);
+        if mount_point == Some(b"/") {
+            return id.is_some() && id == parent;
+        }
+    }
+    false
+}
+
+/// The kernel's fallback list when `init=` is absent (init/main.c).
+pub const FALLBACK_INITS: [&str; 4] = ["/sbin/init", "/etc/init", "/bin/init", "/bin/sh"];
+
+/// Phase 10. The real init must exist and be executable inside the new root,
+/// resolving symlinks as they will resolve after the switch (an absolute
+/// `/sbin/init -> /lib/systemd/systemd` must be looked up in the new root,
+/// not in the initramfs): openat2 with RESOLVE_IN_ROOT.
+pub fn find_init<'p>(given: Option<&'p [u8]>) -> Result<&'p [u8], Fatal> {
+    let root = sys::open_dir(NEWROOT.as_bytes()).map_err(|e| Fatal::new(Phase::Validate, "open", NEWROOT.as_bytes(), e))?;
+    for dir in ["/dev", "/proc", "/sys", "/run"] {
+        if let Err(e) = rustix::fs::statat(&root, &dir[1..], AtFlags::empty()) {
+            return Err(Fatal::new(Phase::Validate, "find", dir.as_bytes(), e).with_hint("the new root lacks a system directory"));
+        }
+    }
+    if let Some(path) = given {
+        return match executable(&root, path) {
+            Ok(()) => Ok(path),
+            Err(e) => {
+                let mut f = Fatal::new(Phase::Validate, "find init=", path, e);
+                f.hint = Some("init= must name an executable inside the root filesystem");
+                Err(f)
+            }
+        };
+    }
+    for cand in FALLBACK_INITS {
+        if executable(&root, cand.as_bytes()).is_ok() {
+            // SAFETY-free lifetime trick: FALLBACK_INITS are 'static.
+            return Ok(cand.as_bytes());
+        }
+    }
+    Err(Fatal::msg(Phase::Validate, "find", b"/sbin/init, /etc/init, /bin/init, /bin/sh", "none is an executable file in the new root")
+        .with_hint("give init=PATH, or check that the root device holds a system"))
+}
+
+fn executable(root: &OwnedFd, path: &[u8]) -> Result<(), Errno> {
+    let rel = path.strip_prefix(b"/").unwrap_or(path);
+    let fd = match rustix::fs::openat2(
+        root,
+        rel,
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+        rustix::fs::ResolveFlags::IN_ROOT,
+    ) {
+        // Kernels before 5.6 have no openat2: resolve naively.
+        Err(Errno::NOSYS) => rustix::fs::openat(root, rel, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())?,
+        r => r?,
+    };
+    let st = rustix::fs::fstat(&fd)?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Err(Errno::ACCESS);
+    }
+    if st.st_mode & 0o111 == 0 {
+        return Err(Errno::ACCESS);
+    }
+    Ok(())
+}
+
+/// Phase 11. Enter the new root; returns how many entries of the old
+/// initramfs were removed.
+pub fn switch_root() -> Result<u64, Fatal> {
+    let e = |action, obj: &str, errno| Fatal::new(Phase::Switch, action, obj.as_bytes(), errno);
+    // The old root, kept open so it can be emptied whichever way we switch.
+    let old = sys::open_dir(b"/").map_err(|err| e("open", "/", err))?;
+    rustix::process::chdir(NEWROOT).map_err(|err| e("chdir", NEWROOT, err))?;
+    // Made in the overlay's upper layer (the base is read-only).
+    match rustix::fs::mkdirat(CWD, OLDROOT, Mode::from_raw_mode(0o700)) {
+        Ok(()) | Err(Errno::EXIST) => {}
+        Err(err) => return Err(e("mkdir", "/mnt/newroot/oldroot", err)),
+    }
+    let pivoted = match rustix::process::pivot_root(".", OLDROOT) {
+        Ok(()) => true,
+        Err(_) => {
+            // Fallback (systemd does the same): move the new root over `/`
+            // and chroot. The old root stays underneath, emptied below.
+            let _ = rustix::fs::unlinkat(CWD, OLDROOT, AtFlags::REMOVEDIR);
+            rustix::mount::mount_move(".", "/").map_err(|err| e("move-mount", NEWROOT, err))?;
+            rustix::process::chroot(".").map_err(|err| e("chroot", NEWROOT, err))?;
+            false
+        }
+    };
+    rustix::process::chdir("/").map_err(|err| e("chdir", "/", err))?;
+    let removed = empty_initramfs(&old);
+    drop(old);
+    if pivoted {
+        // Detach the old root and everything still mounted below it (the
+        // originals of /dev, /proc, /sys, /data: their rbinds live on in the
+        // new root). Then remove the mount point from the upper layer.
+        rustix::mount::unmount("/oldroot", UnmountFlags::DETACH).map_err(|err| e("detach", "/oldroot", err))?;
+        let _ = rustix::fs::unlinkat(CWD, OLDROOT, AtFlags::REMOVEDIR);
+    }
+    Ok(removed)
+}
+
+/// Delete the initramfs contents through `root`, only if it is a ramfs or
+/// tmpfs, never crossing into another filesystem. Errors are not fatal (the
+/// new root works either way; only memory is at stake).
+fn empty_initramfs(root: &OwnedFd) -> u64 {
+    let Ok(sfs) = rustix::fs::fstatfs(root) else { return 0 };
+    #[allow(clippy::unnecessary_cast)]
+    let magic = sfs.f_type as i64;
+    if magic != RAMFS_MAGIC && magic != TMPFS_MAGIC {
+        return 0;
+    }
+    let Ok(st) = rustix::fs::fstat(root) else { return 0 };
+    let mut removed = 0;
+    wipe_dir(root.as_fd(), st.st_dev, 0, &mut removed);
+    removed
+}
+
+/// Deepest directory level the wipe descends to (the initramfs is ours and
+/// shallow; a limit keeps stack use bounded whatever it holds).
+const MAX_DEPTH: u32 = 32;
+
+fn wipe_dir(dir: BorrowedFd<'_>, dev: u64, depth: u32, removed: &mut u64) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    // Collect a batch of names first, then act: deleting while getdents
+    // walks the same directory can skip entries on some filesystems.
+    loop {
+        let mut names: heapless::Vec<heapless::Vec<u8, 256>, 16> = heapless::Vec::new();
+        let mut more = false;
+        let _ = sys::each_entry(dir, |name, _| {
+            let mut n = heapless::Vec::new();
+            if n.extend_from_slice(name).is_err() {
+                return true; // a name we cannot hold: leave it
+            }
+            if names.push(n).is_err() {
+                more = true;
+                return false;
+            }
+            true
+        });
+        let mut progress = false;
+        for name in &names {
+            if wipe_entry(dir, name, dev, depth, removed) {
+                progress = true;
+            }
+        }
+        if !more || !progress {
+            return;
+        }
+    }
+}
+
+/// Remove one entry if it is on `dev`. Returns true if it was removed.
+fn wipe_entry(dir: BorrowedFd<'_>, name: &[u8], dev: u64, depth: u32, removed: &mut u64) -> bool {
+    // lstat the entry BEFORE anything else: a mount point shows the mounted
+    // filesystem's st_dev, so other devices are never opened or unlinked.
+    let Ok(st) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) else { return false };
+    if st.st_dev != dev {
+        return false;
+    }
+    let is_dir = FileType::from_raw_mode(st.st_mode) == FileType::Directory;
+    if is_dir {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let Ok(sub) = rustix::fs::openat(dir, name, flags, Mode::empty()) else { return false };
+        // Check again on the open fd: a mount could have appeared between.
+        match rustix::fs::fstat(&sub) {
+            Ok(s) if s.st_dev == dev => {}
+            _ => return false,
+        }
+        wipe_dir(sub.as_fd(), dev, depth + 1, removed);
+    }
+    let flags = if is_dir { AtFlags::REMOVEDIR } else { AtFlags::empty() };
+    if rustix::fs::unlinkat(dir, name, flags).is_ok() {
+        *removed += 1;
+        true
+    } else {
+        false
+    }
+}
+
+/// Phase 12. Exec the real init with the kernel's argv (argv[0] replaced)
+/// and environment. Returns only on failure.
+pub fn exec(path: &[u8], argv: &CVec, envp: &CVec) -> Fatal {
+    sys::unblock_all_signals();
+    let mut buf = [0u8; 256];
+    match sys::cstr(&mut buf, path) {
+        Ok(c) => {
+            let argv = argv.with_first(c);
+            let errno = sys::execve(c, &argv, envp);
+            Fatal::new(Phase::Exec, "execve", path, errno)
+        }
+        Err(e) => Fatal::new(Phase::Exec, "execve", path, e),
+    }
+}
+
+/// Mount a filesystem the early way (phase 1): EBUSY means already there.
+pub fn early_mount(fstype: &str, target: &str, flags: MountFlags, data: &[u8]) -> Result<(), Fatal> {
+    match sys::mount(fstype.as_bytes(), target, fstype.as_bytes(), flags.bits(), data) {
+        Ok(()) | Err(Errno::BUSY) => Ok(()),
+        Err(errno) => {
+            let mut f = Fatal::new(Phase::Early, "mount", fstype.as_bytes(), errno);
+            f.push(b" on ").push(target.as_bytes());
+            Err(f)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {}

@@ -1,0 +1,231 @@
+//! The one syscall seam. Everything `init` asks of the kernel goes through
+//! rustix (safe wrappers over raw syscalls) or, where rustix has no safe
+//! wrapper (execve, the signal mask, the C entry point's argv), through the
+//! few `unsafe` blocks in this file — each with its justification.
+
+use core::ffi::{c_char, CStr};
+use overinit::plan::Kernel;
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fs::{Mode, OFlags, CWD};
+use rustix::io::Errno;
+use rustix::mount::{MountFlags, MountPropagationFlags};
+
+/// The kernel gives init at most 32 arguments and 32 environment strings
+/// (init/main.c: MAX_INIT_ARGS, MAX_INIT_ENVS); room for both plus NULLs.
+pub const MAX_VEC: usize = 40;
+
+/// argv or envp as the kernel gave them, borrowed for the process lifetime.
+#[derive(Clone, Copy)]
+pub struct CVec {
+    ptrs: [*const c_char; MAX_VEC],
+    len: usize,
+}
+
+impl CVec {
+    /// Copy a NULL-terminated pointer array (at most MAX_VEC - 1 entries).
+    ///
+    /// # Safety
+    /// `p` must be NULL or point to a NULL-terminated array of pointers to
+    /// NUL-terminated strings that live for the whole process — which is what
+    /// the C runtime passes to `main` as argv and envp.
+    pub unsafe fn from_raw(p: *const *const c_char) -> Self {
+        let mut v = CVec { ptrs: [core::ptr::null(); MAX_VEC], len: 0 };
+        if p.is_null() {
+            return v;
+        }
+        while v.len < MAX_VEC - 1 {
+            // SAFETY: within the NULL-terminated array (caller's contract); we
+            // stop at the NULL.
+            let s = unsafe { *p.add(v.len) };
+            if s.is_null() {
+                break;
+            }
+            v.ptrs[v.len] = s;
+            v.len += 1;
+        }
+        v
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Entry `i` as a C string.
+    pub fn get(&self, i: usize) -> Option<&'static CStr> {
+        let p = *self.ptrs[..self.len].get(i)?;
+        // SAFETY: every stored pointer came from the kernel-provided array
+        // (see from_raw) and points to a NUL-terminated string that is never
+        // freed while the process runs.
+        Some(unsafe { CStr::from_ptr(p) })
+    }
+
+    /// Replace entry 0 (argv[0] becomes the real init's path). The copy
+    /// points into `first`: use it (execve) while `first` is alive.
+    pub fn with_first(mut self, first: &CStr) -> Self {
+        if self.len == 0 {
+            self.len = 1;
+        }
+        self.ptrs[0] = first.as_ptr();
+        self
+    }
+}
+
+/// Borrow a raw fd that this process keeps open until exec (the kmsg fd).
+pub fn borrow_fd(fd: i32) -> Option<BorrowedFd<'static>> {
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: only called with fds opened by this process and never closed
+    // (they are close-on-exec), so the fd stays valid for 'static.
+    Some(unsafe { BorrowedFd::borrow_raw(fd) })
+}
+
+/// The console: the kernel opened /dev/console as fds 0–2 before starting
+/// init (init/main.c, console_on_rootfs). If that failed the fd is closed and
+/// writes fail with EBADF, which log writers ignore.
+pub fn console() -> BorrowedFd<'static> {
+    // SAFETY: fd 2 is never closed by this process; see above.
+    unsafe { BorrowedFd::borrow_raw(2) }
+}
+
+/// `execve(2)`. Returns only on failure, with the errno.
+pub fn execve(path: &CStr, argv: &CVec, envp: &CVec) -> Errno {
+    // SAFETY: path is NUL-terminated; argv/envp are NULL-terminated arrays
+    // (from_raw leaves ptrs[len] NULL and never fills the last slot) of
+    // pointers to NUL-terminated strings that live until exec.
+    unsafe { libc::execve(path.as_ptr(), argv.ptrs.as_ptr(), envp.ptrs.as_ptr()) };
+    Errno::from_raw_os_error(errno())
+}
+
+fn errno() -> i32 {
+    // SAFETY: __errno_location returns this thread's errno slot (musl).
+    unsafe { *libc::__errno_location() }
+}
+
+/// Unblock every signal: the mask survives execve, and the real init must
+/// not start with signals blocked (DESIGN §3).
+pub fn unblock_all_signals() {
+    // SAFETY: sigemptyset initialises the set we own; sigprocmask only reads
+    // it. Neither touches memory we do not own.
+    unsafe {
+        let mut set: libc::sigset_t = core::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, core::ptr::null_mut());
+    }
+}
+
+/// NUL-terminate `s` into `buf` for a C string argument.
+pub fn cstr<'b>(buf: &'b mut [u8], s: &[u8]) -> Result<&'b CStr, Errno> {
+    if s.len() >= buf.len() || s.contains(&0) {
+        return Err(Errno::NAMETOOLONG);
+    }
+    buf[..s.len()].copy_from_slice(s);
+    buf[s.len()] = 0;
+    CStr::from_bytes_with_nul(&buf[..=s.len()]).map_err(|_| Errno::INVAL)
+}
+
+/// Write all of `bytes` to `fd`, ignoring errors (logging must never fail).
+pub fn write_all(fd: BorrowedFd<'_>, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        match rustix::io::write(fd, bytes) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => bytes = &bytes[n..],
+        }
+    }
+}
+
+/// Read a whole (small) file into `buf`; returns the bytes read.
+pub fn read_file<'b>(path: &str, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
+    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    read_fd(fd.as_fd(), buf)
+}
+
+/// Read until EOF or the buffer is full.
+pub fn read_fd<'b>(fd: BorrowedFd<'_>, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
+    let mut n = 0;
+    while n < buf.len() {
+        match rustix::io::read(fd, &mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(&buf[..n])
+}
+
+/// Open a file read-only with close-on-exec.
+pub fn open_ro(path: &[u8]) -> Result<OwnedFd, Errno> {
+    rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+}
+
+/// Milliseconds on CLOCK_MONOTONIC (same clock as the kernel log, minus
+/// suspend time, which cannot happen in the initramfs).
+pub fn now_us() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    (t.tv_sec as u64).saturating_mul(1_000_000) + (t.tv_nsec as u64) / 1000
+}
+
+/// Sleep for `ms` milliseconds.
+pub fn sleep_ms(ms: u64) {
+    let t = rustix::thread::Timespec { tv_sec: (ms / 1000) as i64, tv_nsec: ((ms % 1000) * 1_000_000) as i64 };
+    let _ = rustix::thread::nanosleep(&t);
+}
+
+/// The plan executor's view of the kernel.
+pub struct Real;
+
+impl Kernel for Real {
+    fn mkdir(&mut self, path: &str, mode: u32) -> Result<(), i32> {
+        rustix::fs::mkdirat(CWD, path, Mode::from_raw_mode(mode)).map_err(|e| e.raw_os_error())?;
+        // mkdir applies the umask; modes like 1777 must be exact.
+        rustix::fs::chmod(path, Mode::from_raw_mode(mode)).map_err(|e| e.raw_os_error())
+    }
+
+    fn mount(&mut self, source: &[u8], target: &str, fstype: &[u8], flags: u32, data: &[u8]) -> Result<(), i32> {
+        mount(source, target, fstype, flags, data).map_err(|e| e.raw_os_error())
+    }
+}
+
+/// `mount(2)` with byte-string arguments; empty fstype/data mean NULL.
+pub fn mount(source: &[u8], target: &str, fstype: &[u8], flags: u32, data: &[u8]) -> Result<(), Errno> {
+    const PROPAGATION: u32 = overinit::mountopt::ms::SHARED
+        | overinit::mountopt::ms::SLAVE
+        | overinit::mountopt::ms::PRIVATE
+        | overinit::mountopt::ms::UNBINDABLE;
+    if flags & PROPAGATION != 0 {
+        let p = MountPropagationFlags::from_bits_retain(flags);
+        return rustix::mount::mount_change(target, p);
+    }
+    let mut databuf = [0u8; overinit::plan::DATA_MAX + 1];
+    let data = if data.is_empty() { None } else { Some(cstr(&mut databuf, data)?) };
+    let mut srcbuf = [0u8; 256];
+    let mut fsbuf = [0u8; 64];
+    let src = cstr(&mut srcbuf, if source.is_empty() { b"none" } else { source })?;
+    let fs = cstr(&mut fsbuf, fstype)?;
+    rustix::mount::mount(src, target, fs, MountFlags::from_bits_retain(flags), data)
+}
+
+/// Call `f(name, file type)` for each entry of the directory `fd` (skipping
+/// `.` and `..`) until it returns false. Reads with getdents64 into a stack
+/// buffer: no heap.
+pub fn each_entry<Fd: AsFd>(fd: Fd, mut f: impl FnMut(&[u8], rustix::fs::FileType) -> bool) -> Result<(), Errno> {
+    let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); 2048];
+    let mut dir = rustix::fs::RawDir::new(fd, &mut buf);
+    while let Some(entry) = dir.next() {
+        let entry = entry?;
+        let name = entry.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        if !f(name, entry.file_type()) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Open a directory for reading entries or as an `*at` base.
+pub fn open_dir(path: &[u8]) -> Result<OwnedFd, Errno> {
+    rustix::fs::open(path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+}

@@ -1,0 +1,564 @@
+//! Partition tables from the first bytes of a whole disk: GPT and MBR, for
+//! `PARTUUID=` and `PARTLABEL=` — what blkid reports, numbered the way the
+//! kernel numbers the partition devices (`vda1`, `vda5`, …).
+//!
+//! ```text
+//!  disk head ──read()──▶ Table (GPT: pMBR + header at LBA 1 + entry array,
+//!                                MBR: sector 0)
+//!     Table::parts()   ──▶ GPT entries / MBR primaries 1–4
+//!     Table::logical() ──▶ MBR logicals 5…: one EBR sector per step,
+//!                          read by the caller wherever the chain points
+//! ```
+//!
+//! How much to read: [`HEAD_BYTES`] from offset 0 holds the usual layout
+//! (header at LBA 1, 128 entries of 128 bytes from LBA 2) for 512- and
+//! 4096-byte sectors; [`superblock::PROBE_BYTES`] is more than that, so one
+//! read per device serves both probes. A header that puts its array
+//! elsewhere makes [`read`] answer [`TableError::NeedBytes`] with the length
+//! to read instead. Only the primary GPT header is read: a disk whose
+//! primary header is damaged has no table here (the kernel would fall back
+//! to the backup at the end of the disk).
+//!
+//! Everything is total: garbage, truncated tables, odd entry sizes or counts
+//! give `NoTable` or fewer partitions, never a panic.
+
+use crate::superblock::{self, field, le32, le64, rtrim, uuid_text, Id, Label};
+use heapless::Vec;
+
+/// Bytes from offset 0 that hold a standard GPT (header and 128 entries) for
+/// 4096-byte sectors (LBA 0–5), and so also for 512-byte ones (LBA 0–33).
+pub const HEAD_BYTES: usize = 6 * 4096;
+
+/// The kernel's partition limit per disk (`DISK_MAX_PARTS`): no device node
+/// exists for a number at or above it, so no [`Part`] is made for one.
+pub const MAX_PARTS: u32 = 256;
+
+/// The longest PARTLABEL: 36 UTF-16 code units, 3 UTF-8 bytes each.
+pub const PARTLABEL_MAX: usize = 36 * 3;
+
+/// Which kind of table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Gpt,
+    Mbr,
+}
+
+/// One partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// The kernel's partition number: `vda<number>`, `nvme0n1p<number>`.
+    pub number: u32,
+    /// As blkid prints it: GPT unique GUID in lowercase, or MBR
+    /// `<disk signature>-<number>` (`%08x-%02x`); empty for an all-zero GUID
+    /// or a zero MBR signature (blkid then reports no PARTUUID).
+    pub partuuid: Id,
+    /// The GPT name as UTF-8 (blkid's PARTLABEL); empty for MBR.
+    pub partlabel: Label,
+    /// First sector, in the table's logical sectors.
+    pub start_lba: u64,
+    /// Length in logical sectors (for an MBR extended partition: the whole
+    /// container, although the kernel's device for it is 1 KiB).
+    pub size_lba: u64,
+}
+
+/// Why [`read`] found no table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableError {
+    /// Neither a valid GPT nor an MBR: not a partitioned disk (a protective
+    /// MBR whose GPT header is missing or corrupt counts as none, as for the
+    /// kernel).
+    NoTable,
+    /// The sector size is not a power of two from 512 to 4096.
+    BadSectorSize,
+    /// A valid GPT header whose entry array ends past the buffer: read this
+    /// many bytes from offset 0 and call again (cap it; the header chose it).
+    NeedBytes(u64),
+}
+
+impl TableError {
+    /// A line for the console.
+    pub fn message(&self) -> &'static str {
+        match self {
+            TableError::NoTable => "no GPT or MBR partition table",
+            TableError::BadSectorSize => "logical sector size is not 512, 1024, 2048 or 4096",
+            TableError::NeedBytes(_) => "GPT entry array lies beyond the bytes read",
+        }
+    }
+}
+
+/// A parsed table, borrowing the disk head it was read from.
+#[derive(Debug, Clone, Copy)]
+pub struct Table<'a> {
+    kind: Kind<'a>,
+    sector_size: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kind<'a> {
+    Gpt {
+        /// The verified entry array, 128 bytes per entry.
+        entries: &'a [u8],
+        first_usable: u64,
+        last_usable: u64,
+        disk_guid: [u8; 16],
+    },
+    Mbr {
+        /// Sector 0 (512 bytes).
+        sector: &'a [u8],
+        signature: u32,
+    },
+}
+
+/// Find the partition table in `head`, the first bytes of a whole disk whose
+/// logical sector size is `sector_size` (`/sys/block/<disk>/queue/
+/// logical_block_size`). GPT first (it needs its protective MBR, as for the
+/// kernel and blkid), then MBR.
+pub fn read(head: &[u8], sector_size: usize) -> Result<Table<'_>, TableError> {
+    if !sector_size.is_power_of_two() || !(512..=4096).contains(&sector_size) {
+        return Err(TableError::BadSectorSize);
+    }
+    let kind = match gpt(head, sector_size)? {
+        Some(kind) => kind,
+        None => mbr(head).ok_or(TableError::NoTable)?,
+    };
+    Ok(Table { kind, sector_size })
+}
+
+const GPT_ENTRY: usize = 128;
+const MBR_TABLE: usize = 0x1be;
+const MBR_PROTECTIVE: u8 = 0xee;
+
+/// The four MBR slots of a sector: (boot indicator, type, start, size).
+fn mbr_slots(sector: &[u8]) -> impl Iterator<Item = (u8, u8, u32, u32)> + '_ {
+    (0..4).map(move |i| {
+        let e = field::<16>(sector, MBR_TABLE + 16 * i).copied().unwrap_or([0; 16]);
+        let le = |o: usize| u32::from_le_bytes([e[o], e[o + 1], e[o + 2], e[o + 3]]);
+        (e[0], e[4], le(8), le(12))
+    })
+}
+
+fn has_mbr_magic(head: &[u8]) -> bool {
+    field::<2>(head, 510) == Some(&[0x55, 0xAA])
+}
+
+/// EFI's CRC32 (IEEE, reflected, inverted in and out), bitwise.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
+        }
+    }
+    !crc
+}
+
+/// A GPT, checked like libblkid's `get_gpt_header` (and the kernel's
+/// `is_gpt_valid`): signature, header size, both CRCs, MyLBA, usable range,
+/// 128-byte entries. `Ok(None)`: no protective MBR, so not GPT at all.
+fn gpt(head: &[u8], ss: usize) -> Result<Option<Kind<'_>>, TableError> {
+    let sector0 = head.get(..512).unwrap_or_default();
+    let protective = has_mbr_magic(head) && mbr_slots(sector0).any(|(_, t, _, _)| t == MBR_PROTECTIVE);
+    if !protective {
+        return Ok(None);
+    }
+    let hdr = head.get(ss..2 * ss).ok_or(TableError::NeedBytes(2 * ss as u64))?;
+    if field::<8>(hdr, 0) != Some(b"EFI PART") {
+        return Err(TableError::NoTable);
+    }
+    let bad = TableError::NoTable;
+    let hsz = le32(hdr, 12).ok_or(bad)? as usize;
+    if !(92..=ss).contains(&hsz) {
+        return Err(bad);
+    }
+    let stored = le32(hdr, 16).ok_or(bad)?;
+    let mut copy = [0u8; 4096];
+    let copy = copy.get_mut(..hsz).ok_or(bad)?;
+    copy.copy_from_slice(hdr.get(..hsz).ok_or(bad)?);
+    copy.get_mut(16..20).ok_or(bad)?.fill(0);
+    if crc32(copy) != stored {
+        return Err(bad);
+    }
+    let my_lba = le64(hdr, 24).ok_or(bad)?;
+    let first_usable = le64(hdr, 40).ok_or(bad)?;
+    let last_usable = le64(hdr, 48).ok_or(bad)?;
+    // The header must be where it says, outside the usable area.
+    if my_lba != 1 || last_usable < first_usable || (first_usable < 1 && 1 < last_usable) {
+        return Err(bad);
+    }
+    let array_lba = le64(hdr, 72).ok_or(bad)?;
+    let count = le32(hdr, 80).ok_or(bad)?;
+    let entry_size = le32(hdr, 84).ok_or(bad)?;
+    let array_len = u64::from(count) * GPT_ENTRY as u64;
+    if entry_size as usize != GPT_ENTRY || count == 0 || array_len >= u64::from(u32::MAX) {
+        return Err(bad);
+    }
+    let start = array_lba.checked_mul(ss as u64).ok_or(bad)?;
+    let end = start.checked_add(array_len).ok_or(bad)?;
+    let entries = superblock::span(head, start, array_len).ok_or(TableError::NeedBytes(end))?;
+    if crc32(entries) != le32(hdr, 88).ok_or(bad)? {
+        return Err(bad);
+    }
+    Ok(Some(Kind::Gpt {
+        entries,
+        first_usable,
+        last_usable,
+        disk_guid: *field(hdr, 56).ok_or(bad)?,
+    }))
+}
+
+/// An MBR, checked like libblkid's `probe_dos_pt` and the kernel's
+/// `msdos_partition`: 0x55AA, boot indicators 0 or 0x80, no protective
+/// entry, and not the boot sector of a FAT, NTFS or exFAT filesystem.
+fn mbr(head: &[u8]) -> Option<Kind<'_>> {
+    let sector = head.get(..512)?;
+    if !has_mbr_magic(sector) || mbr_slots(sector).any(|(boot, t, _, _)| !matches!(boot, 0 | 0x80) || t == MBR_PROTECTIVE)
+    {
+        return None;
+    }
+    let oem = field::<8>(sector, 3)?;
+    if superblock::is_fat_boot_sector(sector) || oem == b"NTFS    " || oem == b"EXFAT   " {
+        return None;
+    }
+    Some(Kind::Mbr {
+        sector,
+        signature: le32(sector, 440)?,
+    })
+}
+
+/// A GPT GUID (mixed-endian on disk) as blkid prints it.
+fn guid_text(g: &[u8; 16]) -> Id {
+    let mut be = *g;
+    be[..4].reverse();
+    be[4..6].reverse();
+    be[6..8].reverse();
+    uuid_text(&be)
+}
+
+/// `printf("%0*x", width, v)`; at most 8 digits, pushed into an `Id`.
+fn push_hex(id: &mut Id, v: u32, width: u32) {
+    let digits = (32 - (v | 1).leading_zeros()).div_ceil(4).max(width);
+    for i in (0..digits).rev() {
+        let nibble = (v >> (4 * i)) & 0xf;
+        let _ = id.push(char::from(b"0123456789abcdef"[nibble as usize]));
+    }
+}
+
+/// `%08x-%02x`, as the kernel's `set_info` and blkid's
+/// `blkid_partition_gen_uuid`; empty for a zero signature (blkid).
+fn mbr_partuuid(signature: u32, number: u32) -> Id {
+    let mut id = Id::new();
+    if signature != 0 {
+        push_hex(&mut id, signature, 8);
+        let _ = id.push('-');
+        push_hex(&mut id, number, 2);
+    }
+    id
+}
+
+/// A GPT name (UTF-16LE, NUL-terminated or 36 units) as UTF-8 bytes, the
+/// way util-linux's `ul_encode_to_utf8` does it: surrogate pairs combine,
+/// a lone surrogate is encoded as is; then trailing whitespace goes.
+fn gpt_name(raw: &[u8]) -> Label {
+    let mut units = [0u16; 36];
+    let mut n = 0;
+    for (u, pair) in units.iter_mut().zip(raw.chunks_exact(2)) {
+        *u = u16::from_le_bytes([pair[0], pair[1]]);
+        n += 1;
+    }
+    let units = units.get(..n).unwrap_or_default();
+    let mut out = Label::new();
+    let mut i = 0;
+    while let Some(&u) = units.get(i) {
+        let mut c = u32::from(u);
+        i += 1;
+        if (0xD800..=0xDBFF).contains(&c) {
+            if let Some(&low) = units.get(i).filter(|&&l| (0xDC00..=0xDFFF).contains(&l)) {
+                c = 0x10000 + ((c - 0xD800) << 10) + (u32::from(low) - 0xDC00);
+                i += 1;
+            }
+        }
+        if c == 0 {
+            break;
+        }
+        let mut utf8 = [0u8; 4];
+        let bytes: &[u8] = match c {
+            0..=0x7f => {
+                utf8[0] = c as u8;
+                &utf8[..1]
+            }
+            0x80..=0x7ff => {
+                utf8[0] = 0xc0 | (c >> 6) as u8;
+                utf8[1] = 0x80 | (c & 0x3f) as u8;
+                &utf8[..2]
+            }
+            0x800..=0xffff => {
+                utf8[0] = 0xe0 | (c >> 12) as u8;
+                utf8[1] = 0x80 | ((c >> 6) & 0x3f) as u8;
+                utf8[2] = 0x80 | (c & 0x3f) as u8;
+                &utf8[..3]
+            }
+            _ => {
+                utf8[0] = 0xf0 | (c >> 18) as u8;
+                utf8[1] = 0x80 | ((c >> 12) & 0x3f) as u8;
+                utf8[2] = 0x80 | ((c >> 6) & 0x3f) as u8;
+                utf8[3] = 0x80 | (c & 0x3f) as u8;
+                &utf8[..4]
+            }
+        };
+        // At most 36 × 3 bytes: always fits.
+        let _ = out.extend_from_slice(bytes);
+    }
+    let len = rtrim(&out).len();
+    out.truncate(len);
+    out
+}
+
+impl<'a> Table<'a> {
+    pub fn scheme(&self) -> Scheme {
+        match self.kind {
+            Kind::Gpt { .. } => Scheme::Gpt,
+            Kind::Mbr { .. } => Scheme::Mbr,
+        }
+    }
+
+    /// The logical sector size the table was read with.
+    pub fn sector_size(&self) -> usize {
+        self.sector_size
+    }
+
+    /// The disk's identifier, as blkid's PTUUID: the GPT disk GUID, or the
+    /// MBR signature as `%08x` (empty if zero).
+    pub fn ptuuid(&self) -> Id {
+        match self.kind {
+            Kind::Gpt { disk_guid, .. } => guid_text(&disk_guid),
+            Kind::Mbr { signature, .. } => {
+                let mut id = Id::new();
+                if signature != 0 {
+                    push_hex(&mut id, signature, 8);
+                }
+                id
+            }
+        }
+    }
+
+    /// The GPT partitions, or the MBR primaries (1–4, including an extended
+    /// container). Logical MBR partitions come from [`Table::logical`].
+    pub fn parts(&self) -> Parts<'a> {
+        Parts {
+            kind: self.kind,
+            index: 0,
+        }
+    }
+
+    /// The partition with this kernel number, among [`Table::parts`].
+    pub fn part(&self, number: u32) -> Option<Part> {
+        self.parts().find(|p| p.number == number)
+    }
+
+    /// A walk over the logical partitions of every extended partition, in
+    /// the kernel's order and numbering (5, 6, …). Empty for GPT.
+    pub fn logical(&self) -> Logical {
+        let mut walk = Logical {
+            signature: 0,
+            extended: [(0, 0); 4],
+            slot: 0,
+            first: 0,
+            first_size: 0,
+            this: 0,
+            this_size: 0,
+            links: 0,
+            next_number: 5,
+            active: false,
+        };
+        if let Kind::Mbr { sector, signature } = self.kind {
+            walk.signature = signature;
+            for (slot, (_, t, start, size)) in walk.extended.iter_mut().zip(mbr_slots(sector)) {
+                if is_extended(t) {
+                    *slot = (u64::from(start), u64::from(size));
+                }
+            }
+            walk.start_chain(0);
+        }
+        walk
+    }
+}
+
+/// DOS (0x05), W95 LBA (0x0f) and Linux (0x85) extended partitions.
+fn is_extended(t: u8) -> bool {
+    matches!(t, 0x05 | 0x0f | 0x85)
+}
+
+/// The partitions of a [`Table`], in table order.
+#[derive(Debug, Clone)]
+pub struct Parts<'a> {
+    kind: Kind<'a>,
+    index: usize,
+}
+
+impl Iterator for Parts<'_> {
+    type Item = Part;
+
+    fn next(&mut self) -> Option<Part> {
+        match self.kind {
+            Kind::Gpt {
+                entries,
+                first_usable,
+                last_usable,
+                ..
+            } => {
+                // The kernel scans entries below its limit only (efi.c).
+                while self.index < MAX_PARTS as usize - 1 {
+                    let i = self.index;
+                    self.index += 1;
+                    let e = entries.get(i * GPT_ENTRY..(i + 1) * GPT_ENTRY)?;
+                    let start = le64(e, 32)?;
+                    let end = le64(e, 40)?;
+                    // Unused entries have a zero type GUID; blkid also drops
+                    // entries outside the usable area.
+                    let unused = e.get(..16).is_some_and(|t| t.iter().all(|&b| b == 0));
+                    if unused || start < first_usable || end > last_usable || end < start {
+                        continue;
+                    }
+                    return Some(Part {
+                        number: i as u32 + 1,
+                        partuuid: guid_text(field(e, 16)?),
+                        partlabel: gpt_name(e.get(56..128)?),
+                        start_lba: start,
+                        size_lba: end - start + 1,
+                    });
+                }
+                None
+            }
+            Kind::Mbr { sector, signature } => {
+                while self.index < 4 {
+                    let i = self.index;
+                    self.index += 1;
+                    let (_, _, start, size) = mbr_slots(sector).nth(i)?;
+                    if size == 0 {
+                        continue; // the kernel skips empty slots, keeping numbers
+                    }
+                    let number = i as u32 + 1;
+                    return Some(Part {
+                        number,
+                        partuuid: mbr_partuuid(signature, number),
+                        partlabel: Label::new(),
+                        start_lba: u64::from(start),
+                        size_lba: u64::from(size),
+                    });
+                }
+                None
+            }
+        }
+    }
+}
+
+/// Walks the chains of extended boot records (EBRs) of an MBR disk, the way
+/// the kernel's `parse_extended` does. Each EBR is one sector somewhere on
+/// the disk, so the caller reads them:
+///
+/// ```text
+/// let mut walk = table.logical();
+/// while let Some(lba) = walk.next_lba() {
+///     read sector_size bytes at lba * sector_size into ebr   (a short read: pass what was read)
+///     for part in walk.feed(&ebr) { … }
+/// }
+/// ```
+///
+/// At most 100 links without a data partition are followed per chain, and
+/// numbering stops at [`MAX_PARTS`], so every walk ends.
+#[derive(Debug, Clone)]
+pub struct Logical {
+    signature: u32,
+    /// (start, size) of the extended partition in each primary slot.
+    extended: [(u64, u64); 4],
+    /// The slot whose chain is being walked.
+    slot: usize,
+    first: u64,
+    first_size: u64,
+    this: u64,
+    this_size: u64,
+    links: u32,
+    next_number: u32,
+    active: bool,
+}
+
+impl Logical {
+    /// The logical sector holding the next EBR to read, or `None` when done.
+    pub fn next_lba(&self) -> Option<u64> {
+        self.active.then_some(self.this)
+    }
+
+    /// Start the chain of the first extended slot at or after `from`.
+    fn start_chain(&mut self, from: usize) {
+        self.active = false;
+        for slot in from..4 {
+            let (start, size) = self.extended[slot];
+            if size != 0 {
+                self.slot = slot;
+                self.first = start;
+                self.first_size = size;
+                self.this = start;
+                self.this_size = size;
+                self.links = 1;
+                self.active = self.next_number < MAX_PARTS;
+                return;
+            }
+        }
+    }
+
+    /// Give the EBR read at [`Logical::next_lba`]; returns the data
+    /// partitions it defines and moves on to the next link.
+    pub fn feed(&mut self, ebr: &[u8]) -> Vec<Part, 4> {
+        let mut found = Vec::new();
+        if !self.active {
+            return found;
+        }
+        if !has_mbr_magic(ebr) {
+            self.start_chain(self.slot + 1);
+            return found;
+        }
+        for (i, (_, t, start, size)) in mbr_slots(ebr).enumerate() {
+            if size == 0 || is_extended(t) {
+                continue;
+            }
+            let (offs, size) = (u64::from(start), u64::from(size));
+            let at = self.this.saturating_add(offs);
+            // The 3rd and 4th entries sometimes hold garbage: only take them
+            // if they lie inside this link and the extended partition.
+            if i >= 2
+                && (offs + size > self.this_size
+                    || at < self.first
+                    || at.saturating_add(size) > self.first + self.first_size)
+            {
+                continue;
+            }
+            let number = self.next_number;
+            let _ = found.push(Part {
+                number,
+                partuuid: mbr_partuuid(self.signature, number),
+                partlabel: Label::new(),
+                start_lba: at,
+                size_lba: size,
+            });
+            self.links = 0;
+            self.next_number += 1;
+            if self.next_number == MAX_PARTS {
+                self.active = false;
+                return found;
+            }
+        }
+        // The first extended entry links to the next EBR, relative to the
+        // start of the extended partition.
+        let link = mbr_slots(ebr).find(|&(_, t, _, size)| size != 0 && is_extended(t));
+        self.links += 1;
+        match link {
+            Some((_, _, start, size)) if self.links <= 100 => {
+                self.this = self.first + u64::from(start);
+                self.this_size = u64::from(size);
+            }
+            _ => self.start_chain(self.slot + 1),
+        }
+        found
+    }
+}

@@ -1,0 +1,621 @@
+//! The mount plan as data: phases 6–9 of the boot (base, data, overlay,
+//! system mounts) as a fixed-capacity list of steps, built from the parsed
+//! command line by a pure function. `init` executes it with a short loop
+//! ([`execute`]); `overinit plan` prints the same list; the unit tests read it.
+//!
+//! The sequence follows `shared/seeds/mount-plan.md`, with these deliberate
+//! differences, each because the seed was written for a running system and
+//! we run in the initramfs:
+//! - The lower layer is the root *device* mounted read-only, not `mount --bind
+//!   /` (in the initramfs `/` is the initramfs itself).
+//! - `/data` is its own tmpfs, so nothing in the new root points into the
+//!   initramfs (which is emptied after the switch).
+//! - The seed's "mount /home before the overlay" is dropped: submounts under
+//!   lowerdir are not visible through an overlay (DESIGN §3), so /home is
+//!   bind-mounted on top of the overlay instead — which the seed also does.
+//! - Directories in the new root are made after the overlay exists (the base
+//!   is read-only); they land in the tmpfs upper layer.
+//! - `/tmp` is mounted as a tmpfs with mode 1777 (the seed only makes the dir).
+//! - The seed's `cp -a /run/. newroot/run` is dropped: the initramfs has no
+//!   runtime state in /run to carry over.
+//! - /dev is always the devtmpfs we mounted in phase 1, so it is rbound (the
+//!   seed's "fresh devtmpfs" branch cannot happen).
+
+use crate::cmdline::Cmdline;
+use crate::mountopt::{self, ms, OptError};
+use heapless::Vec;
+
+/// Upper bound on the number of steps in a plan.
+pub const MAX_STEPS: usize = 48;
+/// Longest mount data string a step can carry (root/state flags + ours).
+pub const DATA_MAX: usize = 320;
+
+/// Default size of the `/data/system` tmpfs (the seed's 1G).
+pub const DEFAULT_SIZE: &[u8] = b"1G";
+
+/// Where the base (lower) filesystem and then the overlay are mounted.
+pub const NEWROOT: &str = "/mnt/newroot";
+/// The overlay's upper and work directories (same tmpfs, as overlayfs needs).
+pub const UPPER: &str = "/data/system/upper";
+pub const WORK: &str = "/data/system/work";
+/// Mount point of the persistent state device.
+pub const STATE: &str = "/data/state";
+
+/// Boot phases, in order (DESIGN §1). Errors name the phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    Guard,
+    Early,
+    RootfsFix,
+    Cmdline,
+    Modules,
+    Devices,
+    Base,
+    Data,
+    Overlay,
+    System,
+    Validate,
+    Switch,
+    Exec,
+}
+
+impl Phase {
+    /// All phases in boot order.
+    pub const ALL: [Phase; 13] = [
+        Phase::Guard,
+        Phase::Early,
+        Phase::RootfsFix,
+        Phase::Cmdline,
+        Phase::Modules,
+        Phase::Devices,
+        Phase::Base,
+        Phase::Data,
+        Phase::Overlay,
+        Phase::System,
+        Phase::Validate,
+        Phase::Switch,
+        Phase::Exec,
+    ];
+
+    /// The name used in log lines and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Guard => "guard",
+            Phase::Early => "early",
+            Phase::RootfsFix => "rootfs",
+            Phase::Cmdline => "cmdline",
+            Phase::Modules => "modules",
+            Phase::Devices => "devices",
+            Phase::Base => "base",
+            Phase::Data => "data",
+            Phase::Overlay => "overlay",
+            Phase::System => "system",
+            Phase::Validate => "validate",
+            Phase::Switch => "switch",
+            Phase::Exec => "exec",
+        }
+    }
+}
+
+/// The source argument of a mount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A fixed path or pseudo-source name (`tmpfs`, `/dev`, `overlay`).
+    Fixed(&'static str),
+    /// The root device, once found.
+    Root,
+    /// The state device, once found.
+    State,
+}
+
+/// The filesystem type argument of a mount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FsType<'a> {
+    /// None (bind mounts and propagation changes).
+    None,
+    Fixed(&'static str),
+    /// Given on the command line (`rootfstype=`, `overinit.statefstype=`).
+    Given(&'a [u8]),
+    /// Probed from the root device's superblock.
+    ProbedRoot,
+    /// Probed from the state device's superblock.
+    ProbedState,
+}
+
+/// What a step does.
+// The Mount variant carries its data inline (no heap); the size difference
+// is the point, not an accident.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op<'a> {
+    /// `mkdir(target, mode)`; an existing directory is fine.
+    Mkdir { mode: u32 },
+    /// `mount(source, target, fstype, flags, data)`.
+    Mount { source: Source, fstype: FsType<'a>, flags: u32, data: Vec<u8, DATA_MAX> },
+    /// `mount(NULL, target, NULL, flags, NULL)` with propagation flags.
+    Propagate { flags: u32 },
+}
+
+/// One step of the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step<'a> {
+    pub phase: Phase,
+    pub target: &'static str,
+    pub op: Op<'a>,
+    /// One line: why this step exists (printed by `overinit plan`).
+    pub why: &'static str,
+}
+
+impl Step<'_> {
+    /// The verb used in error lines.
+    pub fn action(&self) -> &'static str {
+        match &self.op {
+            Op::Mkdir { .. } => "mkdir",
+            Op::Mount { flags, .. } if flags & ms::BIND != 0 => "bind-mount",
+            Op::Mount { .. } => "mount",
+            Op::Propagate { .. } => "make-rslave",
+        }
+    }
+}
+
+/// Where the persistent state comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateSource<'a> {
+    /// A device spec (`/dev/vdb`, `LABEL=STATE`, …) that must appear.
+    Device(&'a [u8]),
+    /// A tmpfs: nothing persists (the default when no state is configured).
+    Tmpfs,
+}
+
+/// The whole plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan<'a> {
+    /// The root device spec (`root=`).
+    pub root: &'a [u8],
+    pub state: StateSource<'a>,
+    pub steps: Vec<Step<'a>, MAX_STEPS>,
+}
+
+/// Why a plan could not be built from a command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanError {
+    /// No `root=` on the command line.
+    NoRoot,
+    /// `rootflags=` did not parse.
+    RootFlags(OptError),
+    /// `overinit.stateflags=` did not parse.
+    StateFlags(OptError),
+    /// `bind`, `move`, `remount` or a propagation word in `rootflags=` /
+    /// `overinit.stateflags=`: they change what mount(2) does, not how.
+    NotAllowed(&'static str),
+    /// A data string grew past [`DATA_MAX`].
+    DataTooLong(&'static str),
+    /// More than [`MAX_STEPS`] steps.
+    TooManySteps,
+}
+
+impl PlanError {
+    /// The parameter at fault and what is wrong, for the error line.
+    pub fn describe(&self) -> (&'static str, &'static str) {
+        match self {
+            PlanError::NoRoot => ("root=", "missing: the kernel command line names no root device"),
+            PlanError::RootFlags(e) => ("rootflags=", e.message()),
+            PlanError::StateFlags(e) => ("overinit.stateflags=", e.message()),
+            PlanError::NotAllowed(what) => (what, "bind, move, remount and propagation options are not allowed here"),
+            PlanError::DataTooLong(what) => (what, "mount options longer than 320 bytes"),
+            PlanError::TooManySteps => ("plan", "more than 48 steps"),
+        }
+    }
+}
+
+struct Builder<'a> {
+    steps: Vec<Step<'a>, MAX_STEPS>,
+}
+
+fn data_of(parts: &[&[u8]], what: &'static str) -> Result<Vec<u8, DATA_MAX>, PlanError> {
+    let mut v = Vec::new();
+    for part in parts.iter().filter(|p| !p.is_empty()) {
+        if !v.is_empty() {
+            v.push(b',').map_err(|_| PlanError::DataTooLong(what))?;
+        }
+        v.extend_from_slice(part).map_err(|_| PlanError::DataTooLong(what))?;
+    }
+    Ok(v)
+}
+
+impl<'a> Builder<'a> {
+    fn push(&mut self, phase: Phase, target: &'static str, op: Op<'a>, why: &'static str) -> Result<(), PlanError> {
+        self.steps.push(Step { phase, target, op, why }).map_err(|_| PlanError::TooManySteps)
+    }
+
+    fn mkdir(&mut self, phase: Phase, target: &'static str, mode: u32, why: &'static str) -> Result<(), PlanError> {
+        self.push(phase, target, Op::Mkdir { mode }, why)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn mount(
+        &mut self,
+        phase: Phase,
+        source: Source,
+        target: &'static str,
+        fstype: FsType<'a>,
+        flags: u32,
+        data: &[&[u8]],
+        why: &'static str,
+    ) -> Result<(), PlanError> {
+        let data = data_of(data, target)?;
+        self.push(phase, target, Op::Mount { source, fstype, flags, data }, why)
+    }
+
+    fn rbind(&mut self, phase: Phase, from: &'static str, target: &'static str, why: &'static str) -> Result<(), PlanError> {
+        self.mount(phase, Source::Fixed(from), target, FsType::None, ms::BIND | ms::REC, &[], why)
+    }
+
+    fn rslave(&mut self, phase: Phase, target: &'static str, why: &'static str) -> Result<(), PlanError> {
+        self.push(phase, target, Op::Propagate { flags: ms::SLAVE | ms::REC }, why)
+    }
+}
+
+/// Build the plan for a command line. Pure: same input, same plan.
+pub fn build<'a>(c: &Cmdline<'a>) -> Result<Plan<'a>, PlanError> {
+    let root = c.root.ok_or(PlanError::NoRoot)?;
+    let rootopts = mountopt::split(c.rootflags.unwrap_or(b"")).map_err(PlanError::RootFlags)?;
+    check_allowed(&rootopts, "rootflags=")?;
+    let state = match c.state {
+        None | Some(b"tmpfs") => StateSource::Tmpfs,
+        Some(spec) => StateSource::Device(spec),
+    };
+    let size = c.size.unwrap_or(DEFAULT_SIZE);
+    let mut b = Builder { steps: Vec::new() };
+    use Phase::*;
+
+    // Phase 6 — base. Always read-only: it is the overlay's lower layer and
+    // must not change underneath it (`rw` on the command line is ignored).
+    b.mkdir(Base, NEWROOT, 0o755, "mount point of the base, then of the overlay")?;
+    let fstype = match c.rootfstype {
+        Some(t) => FsType::Given(t),
+        None => FsType::ProbedRoot,
+    };
+    b.mount(
+        Base,
+        Source::Root,
+        NEWROOT,
+        fstype,
+        rootopts.flags | ms::RDONLY,
+        &[&rootopts.data],
+        "the root device, read-only: the overlay's lower layer",
+    )?;
+
+    // Phase 7 — data.
+    b.mount(Data, Source::Fixed("tmpfs"), "/data", FsType::Fixed("tmpfs"), ms::NOSUID | ms::NODEV, &[b"mode=0755"],
+        "its own tmpfs so the new root never references the initramfs")?;
+    b.mkdir(Data, "/data/system", 0o755, "mount point of the overlay's tmpfs")?;
+    b.mkdir(Data, STATE, 0o755, "mount point of the persistent state")?;
+    let mut sized = [0u8; 40];
+    let size_opt = concat(&mut sized, b"size=", size);
+    b.mount(Data, Source::Fixed("tmpfs"), "/data/system", FsType::Fixed("tmpfs"), 0, &[size_opt, b"mode=0755"],
+        "RAM for the upper and work layers: writes vanish at reboot")?;
+    b.mkdir(Data, UPPER, 0o755, "overlay upper layer (its mode becomes the mode of /)")?;
+    b.mkdir(Data, WORK, 0o755, "overlay work directory, same mount as upper")?;
+    b.mkdir(Data, "/data/system/layers", 0o755, "seed layout: mount points for extra layers")?;
+    b.mkdir(Data, "/data/system/migrations", 0o755, "seed layout: migration state")?;
+    b.mkdir(Data, "/data/system/lock", 0o755, "seed layout: lock files")?;
+    match state {
+        StateSource::Device(_) => {
+            let o = mountopt::split(c.stateflags.unwrap_or(b"")).map_err(PlanError::StateFlags)?;
+            check_allowed(&o, "overinit.stateflags=")?;
+            let fstype = match c.statefstype {
+                Some(t) => FsType::Given(t),
+                None => FsType::ProbedState,
+            };
+            b.mount(Data, Source::State, STATE, fstype, o.flags, &[&o.data],
+                "the persistent state device: /home and what must survive")?;
+        }
+        StateSource::Tmpfs => {
+            b.mount(Data, Source::Fixed("tmpfs"), STATE, FsType::Fixed("tmpfs"), ms::NOSUID | ms::NODEV, &[b"mode=0755"],
+                "no state device configured: state is volatile")?;
+        }
+    }
+    b.mkdir(Data, "/data/state/home", 0o755, "persistent home directories (made once, on first boot)")?;
+
+    // Phase 8 — overlay. lowerdir may equal the target (checked on 6.1):
+    // the overlay covers the base at the same place.
+    b.mount(Overlay, Source::Fixed("overlay"), NEWROOT, FsType::Fixed("overlay"), 0,
+        &[b"lowerdir=/mnt/newroot,upperdir=/data/system/upper,workdir=/data/system/work"],
+        "the new root: base read-only below, tmpfs above")?;
+
+    // Phase 9 — system mounts in the new root, in the seed's order.
+    b.mkdir(System, "/mnt/newroot/run", 0o755, "made in the upper layer if the base lacks it")?;
+    b.mount(System, Source::Fixed("tmpfs"), "/mnt/newroot/run", FsType::Fixed("tmpfs"), ms::NOSUID | ms::NODEV,
+        &[b"mode=0755"], "fresh runtime state, mode 0755")?;
+    b.mkdir(System, "/mnt/newroot/dev", 0o755, "mount point")?;
+    b.rbind(System, "/dev", "/mnt/newroot/dev", "the devtmpfs mounted in phase 1, with its submounts")?;
+    b.rslave(System, "/mnt/newroot/dev", "seed: system mounts are rslave (systemd)")?;
+    b.mkdir(System, "/mnt/newroot/proc", 0o555, "mount point")?;
+    b.rbind(System, "/proc", "/mnt/newroot/proc", "procfs, with its submounts")?;
+    b.rslave(System, "/mnt/newroot/proc", "seed: system mounts are rslave")?;
+    b.mkdir(System, "/mnt/newroot/sys", 0o555, "mount point")?;
+    b.rbind(System, "/sys", "/mnt/newroot/sys", "sysfs, with its submounts")?;
+    b.rslave(System, "/mnt/newroot/sys", "seed: system mounts are rslave")?;
+    b.mount(System, Source::Fixed("cgroup2"), "/mnt/newroot/sys/fs/cgroup", FsType::Fixed("cgroup2"),
+        ms::NOSUID | ms::NODEV | ms::NOEXEC, &[], "fresh cgroup v2 hierarchy (sysfs provides the directory)")?;
+    b.rslave(System, "/mnt/newroot/sys/fs/cgroup", "seed: system mounts are rslave (systemd)")?;
+    b.mkdir(System, "/mnt/newroot/home", 0o755, "mount point")?;
+    b.rbind(System, "/data/state/home", "/mnt/newroot/home", "persistent homes on top of the overlay")?;
+    b.mkdir(System, "/mnt/newroot/data", 0o755, "mount point")?;
+    b.rbind(System, "/data", "/mnt/newroot/data", "system tmpfs and state, visible in the new root")?;
+    b.mkdir(System, "/mnt/newroot/tmp", 0o1777, "mount point")?;
+    b.mount(System, Source::Fixed("tmpfs"), "/mnt/newroot/tmp", FsType::Fixed("tmpfs"), ms::NOSUID | ms::NODEV,
+        &[b"mode=1777"], "world-writable, sticky, gone at reboot")?;
+
+    Ok(Plan { root, state, steps: b.steps })
+}
+
+fn check_allowed(o: &mountopt::MountOpts, what: &'static str) -> Result<(), PlanError> {
+    if o.flags & (ms::BIND | ms::MOVE | ms::REMOUNT) != 0 || o.propagation != 0 {
+        return Err(PlanError::NotAllowed(what));
+    }
+    Ok(())
+}
+
+/// `a` + `b` in `buf`, truncated to the buffer (callers size it).
+fn concat<'b>(buf: &'b mut [u8], a: &[u8], b: &[u8]) -> &'b [u8] {
+    let mut n = 0;
+    for &byte in a.iter().chain(b) {
+        if n == buf.len() {
+            break;
+        }
+        buf[n] = byte;
+        n += 1;
+    }
+    &buf[..n]
+}
+
+/// The devices found for a plan's `Source::Root`/`Source::State`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Found<'d> {
+    pub root_dev: &'d [u8],
+    pub root_fstype: &'d [u8],
+    pub state_dev: &'d [u8],
+    pub state_fstype: &'d [u8],
+}
+
+/// The syscalls the executor needs. `init` implements it with rustix; the
+/// tests implement it with a recorder.
+pub trait Kernel {
+    /// `mkdir(2)`; errno on failure.
+    fn mkdir(&mut self, path: &str, mode: u32) -> Result<(), i32>;
+    /// `mount(2)`; empty `fstype`/`data` mean NULL.
+    fn mount(&mut self, source: &[u8], target: &str, fstype: &[u8], flags: u32, data: &[u8]) -> Result<(), i32>;
+}
+
+/// The step that failed and the errno.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepFailure {
+    pub index: usize,
+    pub errno: i32,
+}
+
+/// `EEXIST`: a directory that exists already is what `mkdir -p` wants.
+const EEXIST: i32 = 17;
+
+/// Resolve a step's source and fstype against the devices found.
+pub fn resolve<'s>(step: &'s Step<'_>, found: &Found<'s>) -> (&'s [u8], &'s [u8]) {
+    match &step.op {
+        Op::Mount { source, fstype, .. } => {
+            let src: &[u8] = match source {
+                Source::Fixed(s) => s.as_bytes(),
+                Source::Root => found.root_dev,
+                Source::State => found.state_dev,
+            };
+            let fs: &[u8] = match fstype {
+                FsType::None => b"",
+                FsType::Fixed(s) => s.as_bytes(),
+                FsType::Given(s) => s,
+                FsType::ProbedRoot => found.root_fstype,
+                FsType::ProbedState => found.state_fstype,
+            };
+            (src, fs)
+        }
+        _ => (b"", b""),
+    }
+}
+
+/// Run the steps `from..` of a plan, stopping at the first failure.
+/// `on_step` is called before each step (for debug output and timing).
+pub fn execute<K: Kernel>(
+    plan: &Plan<'_>,
+    phase: Phase,
+    found: &Found<'_>,
+    k: &mut K,
+) -> Result<(), StepFailure> {
+    for (index, step) in plan.steps.iter().enumerate().filter(|(_, s)| s.phase == phase) {
+        let r = match &step.op {
+            Op::Mkdir { mode } => match k.mkdir(step.target, *mode) {
+                Err(EEXIST) => Ok(()),
+                r => r,
+            },
+            Op::Mount { flags, data, .. } => {
+                let (src, fs) = resolve(step, found);
+                k.mount(src, step.target, fs, *flags, data)
+            }
+            Op::Propagate { flags } => k.mount(b"", step.target, b"", *flags, b""),
+        };
+        r.map_err(|errno| StepFailure { index, errno })?;
+    }
+    Ok(())
+}
+
+/// A hint for a failed step, where the cause is well known.
+pub fn hint(step: &Step<'_>, errno: i32) -> Option<&'static str> {
+    const ENOENT: i32 = 2;
+    const ENXIO: i32 = 6;
+    const EINVAL: i32 = 22;
+    const ENODEV: i32 = 19;
+    const ENOSPC: i32 = 28;
+    const EROFS: i32 = 30;
+    const EACCES: i32 = 13;
+    let overlay = matches!(&step.op, Op::Mount { fstype: FsType::Fixed("overlay"), .. });
+    let source = match &step.op {
+        Op::Mount { source, .. } => Some(*source),
+        _ => None,
+    };
+    match (errno, overlay, source) {
+        (ENODEV, true, _) => Some("is the overlay module in the image? (no `overlay` in /proc/filesystems)"),
+        (ENODEV, false, Some(Source::Root | Source::State)) => {
+            Some("filesystem type not supported by this kernel: is its module in the image?")
+        }
+        (EINVAL, false, Some(Source::Root)) => Some("wrong rootfstype= or an option in rootflags= the filesystem rejects"),
+        (EINVAL, false, Some(Source::State)) => {
+            Some("wrong overinit.statefstype= or an option in overinit.stateflags= the filesystem rejects")
+        }
+        (EINVAL, true, _) => Some("the kernel rejected the overlay options (see dmesg for overlayfs: lines)"),
+        (ENOENT | ENXIO, _, Some(Source::Root | Source::State)) => Some("the device node went away"),
+        (EROFS | EACCES, false, Some(Source::State)) => Some("the state device is read-only"),
+        (EROFS, false, None) => Some("the state filesystem is read-only: /home cannot be created"),
+        (ENOSPC, _, _) => Some("the filesystem is full"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::String;
+    use std::vec::Vec as StdVec;
+
+    #[derive(Default)]
+    struct Recorder {
+        calls: StdVec<String>,
+        fail_on: Option<(&'static str, i32)>,
+        existing: StdVec<&'static str>,
+    }
+
+    impl Kernel for Recorder {
+        fn mkdir(&mut self, path: &str, mode: u32) -> Result<(), i32> {
+            self.calls.push(std::format!("mkdir {path} {mode:o}"));
+            if self.existing.contains(&path) {
+                return Err(EEXIST);
+            }
+            Ok(())
+        }
+        fn mount(&mut self, source: &[u8], target: &str, fstype: &[u8], flags: u32, data: &[u8]) -> Result<(), i32> {
+            let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            self.calls.push(std::format!("mount {} {target} {} {flags:#x} {}", s(source), s(fstype), s(data)));
+            match self.fail_on {
+                Some((t, e)) if t == target => Err(e),
+                _ => Ok(()),
+            }
+        }
+    }
+
+    const FOUND: Found<'static> =
+        Found { root_dev: b"/dev/vda", root_fstype: b"ext4", state_dev: b"/dev/vdb", state_fstype: b"ext4" };
+
+    fn run_all(plan: &Plan<'_>, k: &mut Recorder) -> Result<(), StepFailure> {
+        for phase in Phase::ALL {
+            execute(plan, phase, &FOUND, k)?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn needs_root() {
+        assert_eq!(build(&Cmdline::parse(b"quiet")), Err(PlanError::NoRoot));
+    }
+
+    #[test]
+    fn the_seed_sequence() {
+        let c = Cmdline::parse(b"root=/dev/vda overinit.state=/dev/vdb overinit.size=512M rootflags=noatime,errors=remount-ro");
+        let plan = build(&c).unwrap();
+        let mut k = Recorder::default();
+        run_all(&plan, &mut k).unwrap();
+        let mounts: StdVec<&str> = k.calls.iter().filter(|c| c.starts_with("mount")).map(|s| s.as_str()).collect();
+        let ro_noatime = ms::RDONLY | ms::NOATIME;
+        assert_eq!(
+            mounts,
+            [
+                &*std::format!("mount /dev/vda /mnt/newroot ext4 {ro_noatime:#x} errors=remount-ro"),
+                "mount tmpfs /data tmpfs 0x6 mode=0755",
+                "mount tmpfs /data/system tmpfs 0x0 size=512M,mode=0755",
+                "mount /dev/vdb /data/state ext4 0x0 ",
+                "mount overlay /mnt/newroot overlay 0x0 lowerdir=/mnt/newroot,upperdir=/data/system/upper,workdir=/data/system/work",
+                "mount tmpfs /mnt/newroot/run tmpfs 0x6 mode=0755",
+                "mount /dev /mnt/newroot/dev  0x5000 ",
+                "mount  /mnt/newroot/dev  0x84000 ",
+                "mount /proc /mnt/newroot/proc  0x5000 ",
+                "mount  /mnt/newroot/proc  0x84000 ",
+                "mount /sys /mnt/newroot/sys  0x5000 ",
+                "mount  /mnt/newroot/sys  0x84000 ",
+                "mount cgroup2 /mnt/newroot/sys/fs/cgroup cgroup2 0xe ",
+                "mount  /mnt/newroot/sys/fs/cgroup  0x84000 ",
+                "mount /data/state/home /mnt/newroot/home  0x5000 ",
+                "mount /data /mnt/newroot/data  0x5000 ",
+                "mount tmpfs /mnt/newroot/tmp tmpfs 0x6 mode=1777",
+            ]
+        );
+        // Every mount target's directory is made before it is mounted on,
+        // except those that exist in the image or in sysfs.
+        for (i, call) in k.calls.iter().enumerate() {
+            if let Some(rest) = call.strip_prefix("mount ") {
+                let target = rest.split(' ').nth(1).unwrap();
+                let made = k.calls[..i].iter().any(|c| c.starts_with(&std::format!("mkdir {target} ")));
+                assert!(made || target == "/data" || target.ends_with("/sys/fs/cgroup"), "{target} not made first");
+            }
+        }
+    }
+
+    #[test]
+    fn default_state_is_tmpfs_and_default_size_is_1g() {
+        let plan = build(&Cmdline::parse(b"root=/dev/vda")).unwrap();
+        assert_eq!(plan.state, StateSource::Tmpfs);
+        let mut k = Recorder::default();
+        run_all(&plan, &mut k).unwrap();
+        assert!(k.calls.contains(&String::from("mount tmpfs /data/system tmpfs 0x0 size=1G,mode=0755")));
+        assert!(k.calls.contains(&String::from("mount tmpfs /data/state tmpfs 0x6 mode=0755")));
+    }
+
+    #[test]
+    fn probed_and_given_fstypes() {
+        let plan = build(&Cmdline::parse(b"root=LABEL=r rootfstype=xfs overinit.state=LABEL=s")).unwrap();
+        let (_, fs) = resolve(&plan.steps[1], &FOUND);
+        assert_eq!(fs, b"xfs");
+        let state = plan.steps.iter().find(|s| s.target == STATE && matches!(s.op, Op::Mount { .. })).unwrap();
+        assert_eq!(resolve(state, &FOUND), (&b"/dev/vdb"[..], &b"ext4"[..]));
+    }
+
+    #[test]
+    fn existing_dirs_are_fine_and_failures_name_the_step() {
+        let plan = build(&Cmdline::parse(b"root=/dev/vda")).unwrap();
+        let mut k = Recorder { existing: std::vec!["/mnt/newroot", "/data/system"], ..Default::default() };
+        run_all(&plan, &mut k).unwrap();
+        let mut k = Recorder { fail_on: Some((NEWROOT, 19)), ..Default::default() };
+        let err = run_all(&plan, &mut k).unwrap_err();
+        assert_eq!(plan.steps[err.index].target, NEWROOT);
+        assert_eq!(plan.steps[err.index].phase, Phase::Base);
+        // The overlay mount on the same target fails with ENODEV → the module hint.
+        let overlay = plan.steps.iter().position(|s| s.phase == Phase::Overlay).unwrap();
+        assert!(hint(&plan.steps[overlay], 19).unwrap().contains("overlay module"));
+        assert!(hint(&plan.steps[1], 22).unwrap().contains("rootfstype"));
+    }
+
+    #[test]
+    fn bad_flags_are_plan_errors() {
+        let long = [b'a'; 400];
+        let mut cmd = StdVec::from(&b"root=/dev/vda rootflags="[..]);
+        cmd.extend_from_slice(&long);
+        let c = Cmdline::parse(&cmd);
+        assert!(matches!(build(&c), Err(PlanError::RootFlags(_))));
+        let c = Cmdline::parse(b"root=/dev/vda rootflags=bind");
+        assert_eq!(build(&c), Err(PlanError::NotAllowed("rootflags=")));
+        let c = Cmdline::parse(b"root=/dev/vda overinit.state=/dev/vdb overinit.stateflags=rshared");
+        assert_eq!(build(&c), Err(PlanError::NotAllowed("overinit.stateflags=")));
+    }
+
+    #[test]
+    fn phases_are_in_boot_order() {
+        let plan = build(&Cmdline::parse(b"root=/dev/vda overinit.state=/dev/vdb")).unwrap();
+        assert!(plan.steps.windows(2).all(|w| w[0].phase <= w[1].phase));
+        assert!(plan.steps.len() <= MAX_STEPS);
+    }
+}

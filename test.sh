@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Every test: unit and property tests on the host, then every QEMU scenario.
+# Installs what it needs on a fresh Debian 12 machine (as root).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need=()
+for pair in qemu-system-x86_64:qemu-system-x86 mkfs.ext4:e2fsprogs mkfs.xfs:xfsprogs mkfs.btrfs:btrfs-progs \
+    mkfs.vfat:dosfstools mkfs.erofs:erofs-utils mksquashfs:squashfs-tools cpio:cpio sgdisk:gdisk \
+    sfdisk:fdisk blkid:util-linux busybox:busybox-static; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || need+=(linux-image-cloud-amd64)
+if ((${#need[@]})); then
+    echo "test.sh: installing ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl ||
+    rustup target add x86_64-unknown-linux-musl
+
+echo "== unit and property tests"
+cargo test --workspace --quiet
+
+echo "== budgets"
+./scripts/budgets.sh
+
+echo "== QEMU scenarios"
+./qemu-test.sh

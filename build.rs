@@ -35,7 +35,10 @@ fn main() {
             "dir" if f.len() == 5 => writeln!(
                 entries,
                 "    Entry {{ path: {:?}, kind: Kind::Dir, mode: 0o{:o}, uid: {}, gid: {} }},",
-                path(f[1]), mode(f[2]), num(f[3]), num(f[4])
+                path(f[1]),
+                mode(f[2]),
+                num(f[3]),
+                num(f[4])
             ),
             "nod" if f.len() == 8 => {
                 let kind = match f[5] {
@@ -46,7 +49,12 @@ fn main() {
                 writeln!(
                     entries,
                     "    Entry {{ path: {:?}, kind: Kind::{kind}({}, {}), mode: 0o{:o}, uid: {}, gid: {} }},",
-                    path(f[1]), num(f[6]), num(f[7]), mode(f[2]), num(f[3]), num(f[4])
+                    path(f[1]),
+                    num(f[6]),
+                    num(f[7]),
+                    mode(f[2]),
+                    num(f[3]),
+                    num(f[4])
                 )
             }
             "file" if f.len() == 6 => {
@@ -54,15 +62,15 @@ fn main() {
                 writeln!(
                     entries,
                     "    Entry {{ path: {:?}, kind: Kind::File({slot:?}), mode: 0o{:o}, uid: {}, gid: {} }},",
-                    path(f[1]), mode(f[2]), num(f[3]), num(f[4])
+                    path(f[1]),
+                    mode(f[2]),
+                    num(f[3]),
+                    num(f[4])
                 )
             }
-            "slot" if f.len() == 3 => writeln!(
-                slots,
-                "pub const {}: &str = {:?};",
-                f[1].to_ascii_uppercase(),
-                path(f[2])
-            ),
+            "slot" if f.len() == 3 => {
+                writeln!(slots, "pub const {}: &str = {:?};", f[1].to_ascii_uppercase(), path(f[2]))
+            }
             _ => bad("unknown or malformed line"),
         }
         .unwrap();

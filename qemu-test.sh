@@ -366,7 +366,9 @@ expect_file() {
 
 # --- runner (outside scenarios) ---------------------------------------------
 
-# run_scenario NAME: runs scenario_NAME in a subshell, prints PASS/FAIL.
+# run_scenario NAME: runs scenario_NAME in a subshell, prints PASS/FAIL and
+# sets SCENARIO_RC. Call it as a plain command: inside `if`, `||` or `&&`
+# bash ignores `set -e` in the subshell too, and a failing step would pass.
 run_scenario() {
 	local name=$1 t0=$EPOCHREALTIME rc=0
 	SCEN_DIR=$BUILD/run/$name
@@ -383,6 +385,7 @@ run_scenario() {
 	local secs ms
 	secs=$(elapsed "$t0")
 	ms=$(awk '{ printf "%s%s", sep, $2; sep = "/" }' "$SCEN_DIR/boots")
+	SCENARIO_RC=$rc
 	if [ "$rc" -eq 0 ]; then
 		echo "PASS $name (ms_initramfs=${ms:--}, ${secs} s)"
 		return 0
@@ -394,14 +397,24 @@ run_scenario() {
 		local log
 		log=$(cat "$SCEN_DIR/last_log")
 		echo "--- last 40 lines of $log"
-		tr -d '\r' <"$log" | tail -n 40
+		console_tail "$log"
 		echo "---"
 	elif [ -s "$SCEN_DIR/output" ]; then
 		echo "--- scenario output"
 		tail -n 40 "$SCEN_DIR/output"
 		echo "---"
 	fi
-	return 1
+}
+
+# console_tail LOG: 40 lines of a serial log without "\r" and terminal
+# escapes (SeaBIOS clears the screen): the last ones, or after a kernel
+# panic the ones leading up to it (its stack dump says little).
+console_tail() {
+	tr -d '\r' <"$1" | sed -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g' |
+		awk '{ l[NR] = $0 } /Kernel panic/ && !p { p = NR }
+		END { last = p ? p + 2 : NR; if (last > NR) last = NR
+			for (i = (last > 40 ? last - 39 : 1); i <= last; i++) print l[i]
+			if (p) print "[… stack dump cut]" }'
 }
 
 # run_demo: one overinit boot; prints the real init's mount table.
@@ -409,7 +422,8 @@ run_demo() {
 	SCEN_DIR=$BUILD/run/demo
 	mkdir -p "$SCEN_DIR"
 	: >"$SCEN_DIR/boots"
-	local rc=0
+	local rc
+	set +e
 	(
 		set -e
 		demo_boot
@@ -420,12 +434,14 @@ run_demo() {
 		awk '$2 == "check" { sub(/^@probe check /, "check: "); print }' "$PROBE"
 		echo "ms_initramfs=$(probe_value ms_initramfs || echo '?') (boot ${BOOT_SECS} s)"
 		expect_good_boot
-	) || rc=$?
+	)
+	rc=$?
+	set -e
 	if [ "$rc" -ne 0 ]; then
 		echo "demo: $(cat "$SCEN_DIR/reason" 2>/dev/null || echo "exit status $rc")"
-		[ ! -s "$SCEN_DIR/last_log" ] || tr -d '\r' <"$(cat "$SCEN_DIR/last_log")" | tail -n 40
+		[ ! -s "$SCEN_DIR/last_log" ] || console_tail "$(cat "$SCEN_DIR/last_log")"
 	fi
-	return "$rc"
+	DEMO_RC=$rc
 }
 
 # mount_table PROBEFILE: "@probe mount" lines as a table.
@@ -466,7 +482,7 @@ main() {
 		[ $# -eq 1 ] || die "demo takes no other arguments"
 		prepare
 		run_demo
-		return
+		return "$DEMO_RC"
 		;;
 	esac
 	local names=("$@") name
@@ -477,7 +493,9 @@ main() {
 	prepare
 	local passed=0 failed=0
 	for name in "${names[@]}"; do
-		if run_scenario "$name"; then
+		# Not in an `if`: bash would then ignore `set -e` inside the scenario.
+		run_scenario "$name"
+		if [ "$SCENARIO_RC" -eq 0 ]; then
 			passed=$((passed + 1))
 		else
 			failed=$((failed + 1))

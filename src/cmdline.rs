@@ -342,10 +342,7 @@ mod tests {
     #[test]
     fn splits_like_next_arg() {
         let got = split(b"  root=/dev/vda ro  quiet\n");
-        assert_eq!(
-            got,
-            [(&b"root"[..], Some(&b"/dev/vda"[..])), (b"ro", None), (b"quiet", None)]
-        );
+        assert_eq!(got, [(&b"root"[..], Some(&b"/dev/vda"[..])), (b"ro", None), (b"quiet", None)]);
     }
 
     #[test]

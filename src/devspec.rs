@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | `/dev/vda2` | `Path` | |
 //! | `/dev/disk/by-uuid/U` (also by-label, by-partuuid, by-partlabel) | `Uuid` … | no udev here to make those links; labels with `\x` escapes stay paths |
-//! | `254:2` | `MajMin` | decimal; major < 4096, minor < 2^20 (the kernel's `MKDEV` round trip) |
+//! | `254:2` | `MajMin` | decimal; major < 4096, minor < 2^20 (the kernel's `MKDEV` round trip); a third `:N` is ignored, as by the kernel |
 //! | `fe02`, `0xfe02` | `MajMin` | hexadecimal `dev_t` in the kernel's old encoding |
 //! | `UUID=…` | `Uuid` | compared ignoring ASCII case, like blkid |
 //! | `LABEL=…` | `Label` | exact bytes |
@@ -207,10 +207,7 @@ impl<'a> DevSpec<'a> {
                 return tagged(Tag::PartUuid, v);
             };
             let (uuid, suffix) = v.split_at(slash);
-            let off = suffix
-                .strip_prefix(b"/PARTNROFF=")
-                .and_then(signed)
-                .ok_or(DevSpecError::BadPartNrOff)?;
+            let off = suffix.strip_prefix(b"/PARTNROFF=").and_then(signed).ok_or(DevSpecError::BadPartNrOff)?;
             let plain = tagged(Tag::PartUuid, uuid)?;
             return Ok(if off == 0 { plain } else { DevSpec::PartUuidOffset(uuid, off) });
         }
@@ -232,10 +229,17 @@ impl<'a> DevSpec<'a> {
             }
             return Ok(DevSpec::Path(spec));
         }
-        if let Some(colon) = spec.iter().position(|&b| b == b':') {
-            let (maj, min) = spec.split_at(colon);
-            return decimal(maj)
-                .zip(decimal(min.get(1..).unwrap_or_default()))
+        if spec.contains(&b':') {
+            // "%u:%u", or "%u:%u:%u" whose third number the kernel ignores.
+            let mut fields = spec.split(|&b| b == b':').map(decimal);
+            let (maj, min, rest) = (fields.next().flatten(), fields.next().flatten(), fields.next());
+            let valid_rest = match rest {
+                None => true,
+                Some(offset) => offset.is_some() && fields.next().is_none(),
+            };
+            return maj
+                .zip(min)
+                .filter(|_| valid_rest)
                 .and_then(|(maj, min)| majmin(maj, min))
                 .ok_or(DevSpecError::BadMajMin);
         }
@@ -296,10 +300,7 @@ impl<'a> DevSpec<'a> {
 
     /// Whether finding this device means reading partition tables.
     pub fn is_partition_spec(&self) -> bool {
-        matches!(
-            self,
-            DevSpec::PartUuid(_) | DevSpec::PartUuidOffset(..) | DevSpec::PartLabel(_)
-        )
+        matches!(self, DevSpec::PartUuid(_) | DevSpec::PartUuidOffset(..) | DevSpec::PartLabel(_))
     }
 
     /// Write the spec as text for a message, in pieces, without `fmt`:
@@ -347,4 +348,281 @@ fn decimal_text(mut n: u32, buf: &mut [u8; 11]) -> &[u8] {
         }
     }
     &buf[i..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::partition;
+    use crate::superblock::{FsInfo, Id, Label};
+    use proptest::prelude::*;
+    use std::vec::Vec;
+    use std::{format, vec};
+
+    use DevSpec::*;
+    use DevSpecError::*;
+
+    fn rendered(spec: &DevSpec<'_>) -> Vec<u8> {
+        let mut out = Vec::new();
+        spec.render(|b| out.extend_from_slice(b));
+        out
+    }
+
+    #[test]
+    fn parse_table() {
+        let long_uuid = [b'a'; 37];
+        let long_label = [b'x'; 257];
+        let long_partlabel = [b'x'; 109];
+        let long_path = [b"/dev/".as_slice(), &[b'v'; 251]].concat();
+        let uuid37 = [b"UUID=".as_slice(), &long_uuid].concat();
+        let uuid36 = [b"UUID=".as_slice(), &long_uuid[..36]].concat();
+        let label257 = [b"LABEL=".as_slice(), &long_label].concat();
+        let label256 = [b"LABEL=".as_slice(), &long_label[..256]].concat();
+        let partuuid37 = [b"PARTUUID=".as_slice(), &long_uuid].concat();
+        let partlabel109 = [b"PARTLABEL=".as_slice(), &long_partlabel].concat();
+        let partlabel108 = [b"PARTLABEL=".as_slice(), &long_partlabel[..108]].concat();
+        let cases: Vec<(&[u8], Result<DevSpec<'_>, DevSpecError>)> = vec![
+            (b"", Err(Empty)),
+            (b"/dev/vda", Ok(Path(b"/dev/vda"))),
+            (b"/dev/mapper/root", Ok(Path(b"/dev/mapper/root"))),
+            (b"/dev/", Err(EmptyValue(Tag::Path))),
+            (&long_path, Err(TooLong(Tag::Path))),
+            (&long_path[..255], Ok(Path(&long_path[..255]))),
+            (b"/dev/disk/by-uuid/0b3e1f2a-1c2d", Ok(Uuid(b"0b3e1f2a-1c2d"))),
+            (b"/dev/disk/by-label/root", Ok(Label(b"root"))),
+            (b"/dev/disk/by-label/my\\x20root", Ok(Path(b"/dev/disk/by-label/my\\x20root"))),
+            (b"/dev/disk/by-partuuid/deadbeef-01", Ok(PartUuid(b"deadbeef-01"))),
+            (b"/dev/disk/by-partlabel/ESP", Ok(PartLabel(b"ESP"))),
+            (b"/dev/disk/by-uuid/", Ok(Path(b"/dev/disk/by-uuid/"))),
+            (b"/dev/disk/by-id/virtio-abc", Ok(Path(b"/dev/disk/by-id/virtio-abc"))),
+            (b"254:0", Ok(MajMin(254, 0))),
+            (b"8:17", Ok(MajMin(8, 17))),
+            (b"4095:1048575", Ok(MajMin(4095, 1_048_575))),
+            (b"4096:0", Err(BadMajMin)),
+            (b"8:1048576", Err(BadMajMin)),
+            (b"0:0", Err(BadMajMin)),
+            (b"8:", Err(BadMajMin)),
+            (b":1", Err(BadMajMin)),
+            (b"8:1:2", Ok(MajMin(8, 1))),
+            (b"8:1:", Err(BadMajMin)),
+            (b"8:1:2:3", Err(BadMajMin)),
+            (b"8:1x", Err(BadMajMin)),
+            (b"-8:1", Err(BadMajMin)),
+            (b"99999999999:1", Err(BadMajMin)),
+            (b"0x801", Ok(MajMin(8, 1))),
+            (b"801", Ok(MajMin(8, 1))),
+            (b"fe00", Ok(MajMin(254, 0))),
+            (b"0XFE01", Ok(MajMin(254, 1))),
+            (b"0x", Err(BareName)),
+            (b"0", Err(BadDevNum)),
+            (b"123456789", Err(BadDevNum)),
+            (b"vda", Err(BareName)),
+            (b"sda1", Err(BareName)),
+            (b"root", Err(BareName)),
+            (b"UUID=0b3e1f2a-1c2d-4e5f-8a9b-0c1d2e3f4a5b", Ok(Uuid(b"0b3e1f2a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"))),
+            (b"UUID=", Err(EmptyValue(Tag::Uuid))),
+            (&uuid36, Ok(Uuid(&long_uuid[..36]))),
+            (&uuid37, Err(TooLong(Tag::Uuid))),
+            (b"uuid=abc", Err(BareName)),
+            (b"LABEL=root", Ok(Label(b"root"))),
+            (b"LABEL=my root", Ok(Label(b"my root"))),
+            (b"LABEL=\xff\xfe", Ok(Label(b"\xff\xfe"))),
+            (b"LABEL=a=b", Ok(Label(b"a=b"))),
+            (b"LABEL=", Err(EmptyValue(Tag::Label))),
+            (&label256, Ok(Label(&long_label[..256]))),
+            (&label257, Err(TooLong(Tag::Label))),
+            (b"LABEL=a\0b", Err(Nul)),
+            (b"PARTUUID=deadbeef-01", Ok(PartUuid(b"deadbeef-01"))),
+            (b"PARTUUID=", Err(EmptyValue(Tag::PartUuid))),
+            (&partuuid37, Err(TooLong(Tag::PartUuid))),
+            (b"PARTUUID=deadbeef-01/PARTNROFF=1", Ok(PartUuidOffset(b"deadbeef-01", 1))),
+            (b"PARTUUID=deadbeef-02/PARTNROFF=-1", Ok(PartUuidOffset(b"deadbeef-02", -1))),
+            (b"PARTUUID=deadbeef-02/PARTNROFF=+0", Ok(PartUuid(b"deadbeef-02"))),
+            (b"PARTUUID=deadbeef-02/PARTNROFF=", Err(BadPartNrOff)),
+            (b"PARTUUID=deadbeef-02/PARTNROFF=1x", Err(BadPartNrOff)),
+            (b"PARTUUID=deadbeef-02/partnroff=1", Err(BadPartNrOff)),
+            (b"PARTUUID=deadbeef-02/PARTNROFF=99999999999", Err(BadPartNrOff)),
+            (b"PARTUUID=/PARTNROFF=1", Err(EmptyValue(Tag::PartUuid))),
+            (b"PARTLABEL=root", Ok(PartLabel(b"root"))),
+            (b"PARTLABEL=r\xc3\xbcck", Ok(PartLabel(b"r\xc3\xbcck"))),
+            (b"PARTLABEL=", Err(EmptyValue(Tag::PartLabel))),
+            (&partlabel108, Ok(PartLabel(&long_partlabel[..108]))),
+            (&partlabel109, Err(TooLong(Tag::PartLabel))),
+            (b"\xff\xfe", Err(BareName)),
+            (b"/dev/vd\0a", Err(Nul)),
+        ];
+        for (input, want) in cases {
+            assert_eq!(DevSpec::parse(input), want, "{:?}", std::string::String::from_utf8_lossy(input));
+        }
+    }
+
+    #[test]
+    fn render_gives_the_spec_back() {
+        for text in [
+            &b"/dev/vda2"[..],
+            b"254:0",
+            b"UUID=AbC",
+            b"LABEL=my root",
+            b"PARTUUID=deadbeef-01",
+            b"PARTUUID=deadbeef-01/PARTNROFF=-3",
+            b"PARTLABEL=\xff",
+            b"4095:1048575",
+        ] {
+            assert_eq!(rendered(&DevSpec::parse(text).unwrap()), text);
+        }
+        assert_eq!(rendered(&DevSpec::parse(b"0x801").unwrap()), b"8:1");
+        assert_eq!(rendered(&DevSpec::parse(b"/dev/disk/by-label/x").unwrap()), b"LABEL=x");
+    }
+
+    #[test]
+    fn every_error_has_a_message() {
+        let errors =
+            [Empty, Nul, BadMajMin, BadDevNum, BadPartNrOff, BareName, EmptyValue(Tag::Path), TooLong(Tag::Path)];
+        for tag in [Tag::Uuid, Tag::Label, Tag::PartUuid, Tag::PartLabel] {
+            for e in [EmptyValue(tag), TooLong(tag)] {
+                let prefix = core::str::from_utf8(tag.prefix()).unwrap();
+                assert!(e.message().starts_with(prefix), "{e:?}: {}", e.message());
+                if let TooLong(t) = e {
+                    assert!(e.message().contains(&format!("{} bytes", t.max_len())), "{}", e.message());
+                }
+            }
+        }
+        for e in errors {
+            assert!(!e.message().is_empty());
+        }
+        assert!(TooLong(Tag::Path).message().contains(&format!("{PATH_MAX} bytes")));
+    }
+
+    fn fs(uuid: &str, label: &[u8]) -> FsInfo {
+        FsInfo { fstype: "ext4", uuid: Id::try_from(uuid).unwrap(), label: Label::from_slice(label).unwrap() }
+    }
+
+    #[test]
+    fn matching_filesystems() {
+        let f = fs("0b3e1f2a-1c2d-4e5f-8a9b-0c1d2e3f4a5b", b"root");
+        assert!(Uuid(b"0B3E1F2A-1C2D-4E5F-8A9B-0C1D2E3F4A5B").matches_fs(&f));
+        assert!(Uuid(b"0b3e1f2a-1c2d-4e5f-8a9b-0c1d2e3f4a5b").matches_fs(&f));
+        assert!(!Uuid(b"0b3e1f2a").matches_fs(&f), "no prefix match");
+        assert!(Label(b"root").matches_fs(&f));
+        assert!(!Label(b"ROOT").matches_fs(&f), "labels are exact");
+        assert!(!Label(b"root ").matches_fs(&f));
+        assert!(!PartLabel(b"root").matches_fs(&f));
+        let vfat = fs("1234-ABCD", b"");
+        assert!(Uuid(b"1234-abcd").matches_fs(&vfat));
+        assert!(!Label(b"").matches_fs(&vfat), "an empty label matches nothing");
+        assert!(!Uuid(b"").matches_fs(&fs("", b"")));
+        let raw = fs("", b"\xff\xfe");
+        assert!(DevSpec::parse(b"LABEL=\xff\xfe").unwrap().matches_fs(&raw));
+    }
+
+    fn part(number: u32, partuuid: &str, partlabel: &[u8]) -> partition::Part {
+        partition::Part {
+            number,
+            partuuid: Id::try_from(partuuid).unwrap(),
+            partlabel: Label::from_slice(partlabel).unwrap(),
+            start_lba: 2048,
+            size_lba: 2048,
+        }
+    }
+
+    #[test]
+    fn matching_partitions() {
+        let p = part(2, "0fc63daf-8483-4772-8e79-3d69d8477de4", "root ü".as_bytes());
+        assert!(PartUuid(b"0FC63DAF-8483-4772-8E79-3D69D8477DE4").matches_part(&p));
+        assert!(!PartUuid(b"0fc63daf").matches_part(&p), "no prefix match (the kernel has one)");
+        assert!(PartLabel("root ü".as_bytes()).matches_part(&p));
+        assert!(!PartLabel(b"root").matches_part(&p));
+        assert!(!Uuid(b"0fc63daf-8483-4772-8e79-3d69d8477de4").matches_part(&p));
+        assert!(!PartUuidOffset(b"0fc63daf-8483-4772-8e79-3d69d8477de4", 1).matches_part(&p));
+        assert!(PartUuidOffset(b"x", 1).is_partition_spec() && !Uuid(b"x").is_partition_spec());
+    }
+
+    /// A GPT head with entries 1, 2 and 4, built here (the partition tests
+    /// cover real tools).
+    fn gpt_head() -> Vec<u8> {
+        fn crc32(data: &[u8]) -> u32 {
+            let mut crc = !0u32;
+            for &b in data {
+                crc ^= u32::from(b);
+                for _ in 0..8 {
+                    crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
+                }
+            }
+            !crc
+        }
+        let mut h = vec![0u8; 512 * 34];
+        h[446 + 4] = 0xee;
+        h[446 + 8] = 1;
+        h[446 + 12..446 + 16].copy_from_slice(&0xffff_ffffu32.to_le_bytes());
+        h[510] = 0x55;
+        h[511] = 0xAA;
+        for (slot, guid_last) in [(0usize, 1u8), (1, 2), (3, 4)] {
+            let e = &mut h[1024 + slot * 128..1024 + slot * 128 + 128];
+            e[0] = 0xaf; // a non-zero type GUID
+            e[16 + 15] = guid_last;
+            e[32..40].copy_from_slice(&(2048 * (slot as u64 + 1)).to_le_bytes());
+            e[40..48].copy_from_slice(&(2048 * (slot as u64 + 1) + 1023).to_le_bytes());
+            e[56] = b'p';
+            e[58] = b'0' + guid_last;
+        }
+        let array_crc = crc32(&h[1024..1024 + 128 * 128]);
+        let hd = &mut h[512..1024];
+        hd[..8].copy_from_slice(b"EFI PART");
+        hd[8..12].copy_from_slice(&0x0001_0000u32.to_le_bytes());
+        hd[12..16].copy_from_slice(&92u32.to_le_bytes());
+        hd[24..32].copy_from_slice(&1u64.to_le_bytes());
+        hd[40..48].copy_from_slice(&34u64.to_le_bytes());
+        hd[48..56].copy_from_slice(&100_000u64.to_le_bytes());
+        hd[72..80].copy_from_slice(&2u64.to_le_bytes());
+        hd[80..84].copy_from_slice(&128u32.to_le_bytes());
+        hd[84..88].copy_from_slice(&128u32.to_le_bytes());
+        hd[88..92].copy_from_slice(&array_crc.to_le_bytes());
+        let hcrc = crc32(&hd[..92]);
+        hd[16..20].copy_from_slice(&hcrc.to_le_bytes());
+        h
+    }
+
+    #[test]
+    fn find_part_with_partnroff() {
+        let head = gpt_head();
+        let table = partition::read(&head, 512).unwrap();
+        let numbers: Vec<u32> = table.parts().map(|p| p.number).collect();
+        assert_eq!(numbers, [1, 2, 4]);
+        let first = "00000000-0000-0000-0000-000000000001";
+        let spec = |s: &str| DevSpec::parse(s.as_bytes()).unwrap().find_part(&table).map(|p| p.number);
+        assert_eq!(spec(&format!("PARTUUID={first}")), Some(1));
+        assert_eq!(spec(&format!("PARTUUID={}", first.to_uppercase())), Some(1));
+        assert_eq!(spec(&format!("PARTUUID={first}/PARTNROFF=1")), Some(2));
+        assert_eq!(spec(&format!("PARTUUID={first}/PARTNROFF=2")), None, "no partition 3");
+        assert_eq!(spec(&format!("PARTUUID={first}/PARTNROFF=3")), Some(4));
+        assert_eq!(spec(&format!("PARTUUID={first}/PARTNROFF=-1")), None);
+        assert_eq!(spec("PARTLABEL=p4"), Some(4));
+        assert_eq!(spec("PARTLABEL=p3"), None);
+        assert_eq!(spec("UUID=00000000-0000-0000-0000-000000000001"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn parse_is_total(spec in proptest::collection::vec(any::<u8>(), 0..400)) {
+            if let Ok(parsed) = DevSpec::parse(&spec) {
+                // Whatever parses renders, and renders back to itself.
+                let text = rendered(&parsed);
+                prop_assert_eq!(DevSpec::parse(&text), Ok(parsed));
+            }
+        }
+
+        #[test]
+        fn tagged_specs_keep_their_value(
+            tag in prop::sample::select(vec!["UUID=", "LABEL=", "PARTUUID=", "PARTLABEL="]),
+            value in proptest::collection::vec(1u8..=255, 1..120),
+        ) {
+            let spec = [tag.as_bytes(), &value].concat();
+            match DevSpec::parse(&spec) {
+                Ok(Uuid(v) | Label(v) | PartUuid(v) | PartLabel(v)) => prop_assert_eq!(v, &value[..]),
+                Ok(PartUuidOffset(v, _)) => prop_assert!(value.starts_with(v)),
+                Ok(other) => prop_assert!(false, "{:?}", other),
+                Err(e) => prop_assert!(matches!(e, TooLong(_) | BadPartNrOff | EmptyValue(_))),
+            }
+        }
+    }
 }

@@ -188,16 +188,8 @@ mod tests {
             let n = number(num);
             assert!(n > last, "{line}: not ascending");
             last = n;
-            assert!(
-                name.starts_with('E')
-                    && name
-                        .bytes()
-                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-            );
-            assert!(
-                !text.is_empty() && !text.starts_with(' ') && !text.ends_with(' '),
-                "{line}"
-            );
+            assert!(name.starts_with('E') && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+            assert!(!text.is_empty() && !text.starts_with(' ') && !text.ends_with(' '), "{line}");
             assert!(!names.contains(&name), "{name} twice");
             names.push(name);
         }

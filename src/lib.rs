@@ -21,11 +21,11 @@
 extern crate std;
 
 pub mod cmdline;
+pub mod devspec;
 pub mod errno;
 pub mod layout;
 pub mod modlist;
-pub mod plan;
 pub mod mountopt;
-pub mod superblock;
 pub mod partition;
-pub mod devspec;
+pub mod plan;
+pub mod superblock;

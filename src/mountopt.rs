@@ -122,9 +122,7 @@ impl OptError {
     /// Byte offset of the offending item in the input.
     pub fn at(&self) -> usize {
         match *self {
-            OptError::TooLong { at } | OptError::UnbalancedQuote { at } | OptError::Nul { at } => {
-                at
-            }
+            OptError::TooLong { at } | OptError::UnbalancedQuote { at } | OptError::Nul { at } => at,
         }
     }
 
@@ -177,21 +175,14 @@ pub fn split(opts: &[u8]) -> Result<MountOpts, OptError> {
 /// → `"rbind"`, `ms::PRIVATE | ms::REC` → `"rprivate"`); `None` for a bit
 /// no word sets.
 pub fn name_of(flag: u32) -> Option<&'static str> {
-    WORDS
-        .iter()
-        .find(|w| matches!(w.op, Op::Set | Op::Propagate) && w.flag == flag)
-        .map(Word::name)
+    WORDS.iter().find(|w| matches!(w.op, Op::Set | Op::Propagate) && w.flag == flag).map(Word::name)
 }
 
 /// The mount words for `flags` and `propagation`, in table order, for
 /// printing `-o ro,nosuid` lines. Bits no word sets (`POSIXACL`, a lone `REC`)
 /// are skipped; a cleared flag yields nothing (no `rw`).
 pub fn words(flags: u32, propagation: u32) -> Words {
-    Words {
-        flags,
-        propagation,
-        next: 0,
-    }
+    Words { flags, propagation, next: 0 }
 }
 
 /// Iterator returned by [`words`].
@@ -252,11 +243,7 @@ struct Scan {
 }
 
 fn scan(opts: &[u8], at: usize) -> Scan {
-    let mut s = Scan {
-        end: at,
-        open_quote: false,
-        nul: false,
-    };
+    let mut s = Scan { end: at, open_quote: false, nul: false };
     while let Some(&b) = opts.get(s.end) {
         match b {
             b',' if !s.open_quote => break,
@@ -322,12 +309,7 @@ const fn w(name: &str, op: Op, flag: u32) -> Word {
         text[i] = b[i];
         i += 1;
     }
-    Word {
-        text,
-        len: b.len() as u8,
-        op,
-        flag,
-    }
+    Word { text, len: b.len() as u8, op, flag }
 }
 
 use ms::*;
@@ -404,11 +386,7 @@ mod tests {
     use std::{format, string::String, vec::Vec as StdVec};
 
     fn ok(flags: u32, propagation: u32, data: &str) -> Result<MountOpts, OptError> {
-        Ok(MountOpts {
-            flags,
-            propagation,
-            data: Vec::from_slice(data.as_bytes()).unwrap(),
-        })
+        Ok(MountOpts { flags, propagation, data: Vec::from_slice(data.as_bytes()).unwrap() })
     }
 
     #[test]
@@ -461,10 +439,7 @@ mod tests {
             (b"rshared,private", ok(0, PRIVATE, "")),
             (b"bind,rprivate", ok(BIND, PRIVATE | REC, "")),
             // Data keeps its order; flags come out wherever they stand.
-            (
-                b"ro,errors=remount-ro,noatime,data=ordered",
-                ok(RDONLY | NOATIME, 0, "errors=remount-ro,data=ordered"),
-            ),
+            (b"ro,errors=remount-ro,noatime,data=ordered", ok(RDONLY | NOATIME, 0, "errors=remount-ro,data=ordered")),
             (b"mode=0755,size=10%", ok(0, 0, "mode=0755,size=10%")),
             (b"ro=1", ok(0, 0, "ro=1")),
             (b"RO", ok(0, 0, "RO")),
@@ -507,12 +482,7 @@ mod tests {
             (b"x-\0", Err(OptError::Nul { at: 0 })),
         ];
         for (input, want) in cases {
-            assert_eq!(
-                &split(input),
-                want,
-                "split({:?})",
-                String::from_utf8_lossy(input)
-            );
+            assert_eq!(&split(input), want, "split({:?})", String::from_utf8_lossy(input));
         }
     }
 
@@ -629,18 +599,12 @@ mod tests {
             let end = scan(&opts.data, at).end;
             let item = &opts.data[at..end];
             assert!(!item.is_empty());
-            assert!(
-                !WORDS.iter().any(|w| w.matches(item)),
-                "{item:?} left in data"
-            );
+            assert!(!WORDS.iter().any(|w| w.matches(item)), "{item:?} left in data");
             at = end + 1;
         }
         // The data string is a fixed point.
         let again = split(&opts.data).unwrap();
-        assert_eq!(
-            (again.flags, again.propagation, &again.data),
-            (0, 0, &opts.data)
-        );
+        assert_eq!((again.flags, again.propagation, &again.data), (0, 0, &opts.data));
         // What Display prints splits back to the same thing.
         if core::str::from_utf8(&opts.data).is_ok() {
             assert_eq!(split(format!("{opts}").as_bytes()), Ok(opts));

@@ -64,9 +64,9 @@ pub struct Part {
 /// Why [`read`] found no table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableError {
-    /// Neither a valid GPT nor an MBR: not a partitioned disk (a protective
-    /// MBR whose GPT header is missing or corrupt counts as none, as for the
-    /// kernel).
+    /// Neither a valid GPT nor an MBR: not a partitioned disk. A protective
+    /// MBR whose primary GPT header is missing or corrupt counts as none
+    /// (never as an MBR; the kernel would still try the backup header).
     NoTable,
     /// The sector size is not a power of two from 512 to 4096.
     BadSectorSize,
@@ -199,12 +199,7 @@ fn gpt(head: &[u8], ss: usize) -> Result<Option<Kind<'_>>, TableError> {
     if crc32(entries) != le32(hdr, 88).ok_or(bad)? {
         return Err(bad);
     }
-    Ok(Some(Kind::Gpt {
-        entries,
-        first_usable,
-        last_usable,
-        disk_guid: *field(hdr, 56).ok_or(bad)?,
-    }))
+    Ok(Some(Kind::Gpt { entries, first_usable, last_usable, disk_guid: *field(hdr, 56).ok_or(bad)? }))
 }
 
 /// An MBR, checked like libblkid's `probe_dos_pt` and the kernel's
@@ -212,7 +207,8 @@ fn gpt(head: &[u8], ss: usize) -> Result<Option<Kind<'_>>, TableError> {
 /// entry, and not the boot sector of a FAT, NTFS or exFAT filesystem.
 fn mbr(head: &[u8]) -> Option<Kind<'_>> {
     let sector = head.get(..512)?;
-    if !has_mbr_magic(sector) || mbr_slots(sector).any(|(boot, t, _, _)| !matches!(boot, 0 | 0x80) || t == MBR_PROTECTIVE)
+    if !has_mbr_magic(sector)
+        || mbr_slots(sector).any(|(boot, t, _, _)| !matches!(boot, 0 | 0x80) || t == MBR_PROTECTIVE)
     {
         return None;
     }
@@ -220,10 +216,7 @@ fn mbr(head: &[u8]) -> Option<Kind<'_>> {
     if superblock::is_fat_boot_sector(sector) || oem == b"NTFS    " || oem == b"EXFAT   " {
         return None;
     }
-    Some(Kind::Mbr {
-        sector,
-        signature: le32(sector, 440)?,
-    })
+    Some(Kind::Mbr { sector, signature: le32(sector, 440)? })
 }
 
 /// A GPT GUID (mixed-endian on disk) as blkid prints it.
@@ -345,10 +338,7 @@ impl<'a> Table<'a> {
     /// The GPT partitions, or the MBR primaries (1–4, including an extended
     /// container). Logical MBR partitions come from [`Table::logical`].
     pub fn parts(&self) -> Parts<'a> {
-        Parts {
-            kind: self.kind,
-            index: 0,
-        }
+        Parts { kind: self.kind, index: 0 }
     }
 
     /// The partition with this kernel number, among [`Table::parts`].
@@ -401,12 +391,7 @@ impl Iterator for Parts<'_> {
 
     fn next(&mut self) -> Option<Part> {
         match self.kind {
-            Kind::Gpt {
-                entries,
-                first_usable,
-                last_usable,
-                ..
-            } => {
+            Kind::Gpt { entries, first_usable, last_usable, .. } => {
                 // The kernel scans entries below its limit only (efi.c).
                 while self.index < MAX_PARTS as usize - 1 {
                     let i = self.index;
@@ -560,5 +545,391 @@ impl Logical {
             _ => self.start_chain(self.slot + 1),
         }
         found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::superblock::testutil::*;
+    use crate::superblock::PROBE_BYTES;
+    use proptest::prelude::*;
+    use std::path::Path;
+    use std::string::{String, ToString};
+    use std::vec::Vec;
+    use std::{format, vec};
+
+    /// One partition as `partx` (libblkid) reports it; start and size in
+    /// 512-byte units, as libblkid always counts.
+    #[derive(Debug, PartialEq, Eq)]
+    struct Expected {
+        number: u32,
+        partuuid: Vec<u8>,
+        partlabel: Vec<u8>,
+        start512: u64,
+        size512: u64,
+    }
+
+    fn partx(img: &Path, sector_size: usize) -> Vec<Expected> {
+        let out = run(
+            &tool("partx", "util-linux"),
+            &["-g", "-r", "-S", &sector_size.to_string(), "-o", "NR,UUID,NAME,START,SECTORS", img.to_str().unwrap()],
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                // Empty columns stay as empty fields between single spaces.
+                let f: Vec<&str> = l.split(' ').collect();
+                assert_eq!(f.len(), 5, "{l}");
+                Expected {
+                    number: f[0].parse().unwrap(),
+                    partuuid: unescape_hex(f[1]),
+                    partlabel: unescape_hex(f[2]),
+                    start512: f[3].parse().unwrap(),
+                    size512: f[4].parse().unwrap(),
+                }
+            })
+            .collect()
+    }
+
+    fn ours(parts: impl IntoIterator<Item = Part>, ss: usize) -> Vec<Expected> {
+        let f = ss as u64 / 512;
+        parts
+            .into_iter()
+            .map(|p| Expected {
+                number: p.number,
+                partuuid: p.partuuid.as_bytes().to_vec(),
+                partlabel: p.partlabel.to_vec(),
+                start512: p.start_lba * f,
+                size512: p.size_lba * f,
+            })
+            .collect()
+    }
+
+    /// Every partition of an image, logical ones included (reading each EBR
+    /// from the file as init would from the device).
+    fn all_parts(img: &Path, head: &[u8], ss: usize) -> Vec<Part> {
+        let table = read(head, ss).unwrap();
+        let mut all: Vec<Part> = table.parts().collect();
+        let mut walk = table.logical();
+        let whole = std::fs::read(img).unwrap();
+        let mut steps = 0;
+        while let Some(lba) = walk.next_lba() {
+            steps += 1;
+            assert!(steps < 1000, "EBR walk does not end");
+            let at = (lba as usize).saturating_mul(ss);
+            let ebr = whole.get(at..at.saturating_add(ss)).unwrap_or_default();
+            all.extend(walk.feed(ebr));
+        }
+        all
+    }
+
+    fn sgdisk_image(dir: &Path) -> std::path::PathBuf {
+        let img = sparse(dir, "gpt.img", 64 << 20);
+        run(
+            &tool("sgdisk", "gdisk"),
+            &[
+                "-n",
+                "1:2048:+1M",
+                "-c",
+                "1:EFI System",
+                "-t",
+                "1:ef00",
+                "-n",
+                "2:0:+2M",
+                "-c",
+                "2:root ünï 😀",
+                "-u",
+                "2:0FC63DAF-8483-4772-8E79-3D69D8477DE4",
+                "-n",
+                "4:0:+1M",
+                "-n",
+                "5:0:+1M",
+                "-c",
+                "5:abcdefghijklmnopqrstuvwxyz0123456789",
+                img.to_str().unwrap(),
+            ],
+        );
+        img
+    }
+
+    #[test]
+    fn gpt_512_matches_partx() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = sgdisk_image(dir.path());
+        let head = head(&img, HEAD_BYTES);
+        let table = read(&head, 512).unwrap();
+        assert_eq!(table.scheme(), Scheme::Gpt);
+        assert_eq!(table.sector_size(), 512);
+        assert_eq!(ours(table.parts(), 512), partx(&img, 512));
+        let root = table.part(2).unwrap();
+        assert_eq!(root.partuuid.as_str(), "0fc63daf-8483-4772-8e79-3d69d8477de4");
+        assert_eq!(root.partlabel.as_slice(), "root ünï 😀".as_bytes());
+        assert!(table.part(3).is_none(), "slot 3 is empty: numbers keep gaps");
+        assert_eq!(table.part(5).unwrap().partlabel.len(), 36);
+        assert_eq!(table.ptuuid().as_bytes(), blkid(&img, "PTUUID"));
+        assert!(table.logical().next_lba().is_none());
+    }
+
+    #[test]
+    fn gpt_4096_matches_partx() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = sparse(dir.path(), "gpt4k.img", 64 << 20);
+        // fdisk: new GPT, two partitions, name the second (expert mode).
+        let script = b"g\nn\n1\n\n+1M\nn\n2\n\n+2M\nx\nn\n2\nfour k\nr\nw\n";
+        run_stdin(&tool("fdisk", "fdisk"), &["-b", "4096", img.to_str().unwrap()], script);
+        let head = head(&img, HEAD_BYTES);
+        assert_eq!(read(&head, 512).err(), Some(TableError::NoTable), "no header at 512");
+        let table = read(&head, 4096).unwrap();
+        let got = ours(table.parts(), 4096);
+        assert_eq!(got, partx(&img, 4096));
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1].partlabel, b"four k");
+    }
+
+    #[test]
+    fn gpt_array_beyond_the_head_asks_for_more() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = sgdisk_image(dir.path());
+        // 256 entries: the array ends at 2*512 + 256*128 = 33 KiB.
+        run(&tool("sgdisk", "gdisk"), &["--resize-table=256", img.to_str().unwrap()]);
+        let small = head(&img, HEAD_BYTES);
+        assert_eq!(read(&small, 512).err(), Some(TableError::NeedBytes(1024 + 256 * 128)));
+        let big = head(&img, PROBE_BYTES);
+        assert_eq!(ours(read(&big, 512).unwrap().parts(), 512), partx(&img, 512));
+    }
+
+    fn sfdisk_mbr(dir: &Path, label_id: &str) -> std::path::PathBuf {
+        let img = sparse(dir, "mbr.img", 64 << 20);
+        let script = format!(
+            "label: dos\nlabel-id: {label_id}\n\n\
+             start=2048, size=2048, type=83, bootable\n\
+             start=4096, size=40960, type=5\n\
+             start=6144, size=2048, type=83\n\
+             start=10240, size=4096, type=c\n\
+             start=16384, size=2048, type=82\n\
+             start=45056, size=4096, type=83\n"
+        );
+        run_stdin(&tool("sfdisk", "fdisk"), &["-q", img.to_str().unwrap()], script.as_bytes());
+        img
+    }
+
+    #[test]
+    fn mbr_with_logicals_matches_partx() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = sfdisk_mbr(dir.path(), "0xdeadbeef");
+        let head = head(&img, HEAD_BYTES);
+        let table = read(&head, 512).unwrap();
+        assert_eq!(table.scheme(), Scheme::Mbr);
+        assert_eq!(table.ptuuid().as_str(), "deadbeef");
+        let all = all_parts(&img, &head, 512);
+        assert_eq!(ours(all.clone(), 512), partx(&img, 512));
+        let numbers: Vec<u32> = all.iter().map(|p| p.number).collect();
+        assert_eq!(numbers, [1, 2, 3, 5, 6, 7]);
+        assert_eq!(all[3].partuuid.as_str(), "deadbeef-05");
+    }
+
+    #[test]
+    fn mbr_without_signature_has_no_partuuid() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = sfdisk_mbr(dir.path(), "0x1");
+        patch(&img, 440, &[0; 4]);
+        let head = head(&img, HEAD_BYTES);
+        let all = all_parts(&img, &head, 512);
+        assert!(all.iter().all(|p| p.partuuid.is_empty()));
+        assert_eq!(ours(all, 512), partx(&img, 512));
+        assert_eq!(read(&head, 512).unwrap().ptuuid().as_str(), "");
+    }
+
+    #[test]
+    fn fat_superfloppy_is_not_an_mbr() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = sparse(dir.path(), "floppy.img", 1440 << 10);
+        run(&tool("mkfs.vfat", "dosfstools"), &["-F", "12", img.to_str().unwrap()]);
+        let head = head(&img, HEAD_BYTES);
+        assert_eq!(read(&head, 512).err(), Some(TableError::NoTable));
+        assert!(partx_fails(&img), "partx too sees no table");
+    }
+
+    fn partx_fails(img: &Path) -> bool {
+        let out = std::process::Command::new(tool("partx", "util-linux"))
+            .args(["-g", "-r", img.to_str().unwrap()])
+            .output()
+            .unwrap();
+        !out.status.success() || out.stdout.is_empty()
+    }
+
+    /// Heads of real disks, with the image file they came from.
+    type Heads = Vec<(Vec<u8>, std::path::PathBuf)>;
+
+    /// A small valid GPT head made by sgdisk, and an MBR one by sfdisk.
+    fn real_heads() -> &'static Heads {
+        static HEADS: std::sync::OnceLock<(tempfile::TempDir, Heads)> = std::sync::OnceLock::new();
+        &HEADS
+            .get_or_init(|| {
+                let dir = tempfile::tempdir().unwrap();
+                let gpt = sgdisk_image(dir.path());
+                let mbr = sfdisk_mbr(dir.path(), "0x12345678");
+                let v = vec![(head(&gpt, HEAD_BYTES), gpt), (head(&mbr, HEAD_BYTES), mbr)];
+                (dir, v)
+            })
+            .1
+    }
+
+    #[test]
+    fn damaged_gpt_is_no_table() {
+        let (gpt, _) = &real_heads()[0];
+        // Header CRC, entry-array CRC, signature, entry size, MyLBA.
+        for (at, what) in [(512 + 30, "header"), (1024 + 20, "entries"), (512, "signature")] {
+            let mut h = gpt.clone();
+            h[at] ^= 0x40;
+            assert_eq!(read(&h, 512).err(), Some(TableError::NoTable), "{what}");
+        }
+        // A protective MBR whose GPT is gone is not read as an MBR either.
+        let mut h = gpt.clone();
+        h[512..1024].fill(0);
+        assert_eq!(read(&h, 512).err(), Some(TableError::NoTable));
+        // No protective entry: the same bytes are not GPT (and the pMBR's
+        // 0xEE entry gone leaves an empty MBR).
+        let mut h = gpt.clone();
+        h[446 + 4] = 0x83;
+        assert_eq!(read(&h, 512).unwrap().scheme(), Scheme::Mbr);
+        assert_eq!(read(gpt, 1000).err(), Some(TableError::BadSectorSize));
+        assert_eq!(read(gpt, 8192).err(), Some(TableError::BadSectorSize));
+    }
+
+    #[test]
+    fn truncated_heads_never_panic_or_invent() {
+        for (full, _) in real_heads() {
+            let whole: Vec<Part> = read(full, 512).unwrap().parts().collect();
+            for n in 0..=full.len() {
+                match read(&full[..n], 512) {
+                    Ok(t) => {
+                        // A shorter head can only be the same table.
+                        let parts: Vec<Part> = t.parts().collect();
+                        assert_eq!(parts, whole, "{n} bytes");
+                    }
+                    Err(TableError::NeedBytes(need)) => assert!(need as usize > n && need as usize <= full.len()),
+                    Err(e) => assert_eq!(e, TableError::NoTable, "{n} bytes"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn mbr_boot_indicator_and_filesystem_boot_sectors() {
+        let (mbr, _) = &real_heads()[1];
+        let mut h = mbr.clone();
+        h[446 + 16] = 0x01; // boot indicator of slot 2
+        assert_eq!(read(&h, 512).err(), Some(TableError::NoTable));
+        let mut h = mbr.clone();
+        h[3..11].copy_from_slice(b"NTFS    ");
+        assert_eq!(read(&h, 512).err(), Some(TableError::NoTable));
+        let mut h = mbr.clone();
+        h[510] = 0;
+        assert_eq!(read(&h, 512).err(), Some(TableError::NoTable));
+    }
+
+    #[test]
+    fn ebr_loops_end() {
+        // An EBR linking to itself forever, with no data partition: the
+        // walk stops after 100 links. One with a data partition in every
+        // link stops at the kernel's partition limit.
+        let (mbr, _) = &real_heads()[1];
+        let table = read(mbr, 512).unwrap();
+        let mut ebr = vec![0u8; 512];
+        ebr[510] = 0x55;
+        ebr[511] = 0xAA;
+        ebr[446 + 16 + 4] = 0x05; // link entry: extended, start 0 (itself)
+        ebr[446 + 16 + 12] = 1;
+        let mut walk = table.logical();
+        let mut steps = 0;
+        while walk.next_lba().is_some() {
+            assert!(walk.feed(&ebr).is_empty());
+            steps += 1;
+            assert!(steps <= 100);
+        }
+        assert_eq!(steps, 100);
+        ebr[446 + 4] = 0x83;
+        ebr[446 + 8] = 1;
+        ebr[446 + 12] = 1;
+        let mut walk = table.logical();
+        let mut numbers = Vec::new();
+        while walk.next_lba().is_some() {
+            numbers.extend(walk.feed(&ebr).iter().map(|p| p.number));
+            assert!(numbers.len() < 300);
+        }
+        assert_eq!(numbers, (5..MAX_PARTS).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn gpt_names_decode_like_util_linux() {
+        let enc = |units: &[u16]| -> Vec<u8> {
+            let mut raw = vec![0u8; 72];
+            for (i, u) in units.iter().enumerate() {
+                raw[2 * i..2 * i + 2].copy_from_slice(&u.to_le_bytes());
+            }
+            raw
+        };
+        assert_eq!(gpt_name(&enc(&[0x41, 0xE9, 0x20AC])).as_slice(), "Aé€".as_bytes());
+        assert_eq!(gpt_name(&enc(&[0xD83D, 0xDE00])).as_slice(), "😀".as_bytes());
+        // A lone surrogate is encoded as if it were a character (CESU-ish).
+        assert_eq!(gpt_name(&enc(&[0xD800, 0x41])).as_slice(), b"\xed\xa0\x80A");
+        assert_eq!(gpt_name(&enc(&[0x41, 0x20, 0x20])).as_slice(), b"A");
+        assert_eq!(gpt_name(&enc(&[0x41, 0, 0x42])).as_slice(), b"A");
+        assert_eq!(gpt_name(&[0xff; 72]).len(), 36 * 3);
+        assert_eq!(gpt_name(&[0x41]).as_slice(), b"");
+    }
+
+    #[test]
+    fn crc32_known_answer() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+
+    proptest! {
+        #[test]
+        fn any_head_never_panics(head in proptest::collection::vec(any::<u8>(), 0..4096), ss in prop::sample::select(vec![512usize, 1024, 4096, 0, 777])) {
+            if let Ok(t) = read(&head, ss) {
+                let _ = t.parts().count();
+                let _ = t.ptuuid();
+            }
+        }
+
+        #[test]
+        fn mutated_tables_never_panic(
+            which in 0usize..2,
+            flips in proptest::collection::vec((0usize..HEAD_BYTES, any::<u8>()), 1..16),
+            cut in 0usize..=HEAD_BYTES,
+            ebrs in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..600), 0..8),
+        ) {
+            let (full, _) = &real_heads()[which];
+            let mut h = full.clone();
+            for (at, v) in flips {
+                if let Some(b) = h.get_mut(at) {
+                    *b = v;
+                }
+            }
+            h.truncate(cut);
+            if let Ok(t) = read(&h, 512) {
+                for p in t.parts() {
+                    prop_assert!(p.number >= 1 && p.number < MAX_PARTS);
+                    prop_assert!(p.size_lba >= 1);
+                }
+                let mut walk = t.logical();
+                let mut steps = 0;
+                while walk.next_lba().is_some() && steps < 50 {
+                    let mut ebr = ebrs.get(steps % ebrs.len().max(1)).cloned().unwrap_or_default();
+                    if ebr.len() >= 512 {
+                        ebr[510] = 0x55;
+                        ebr[511] = 0xAA;
+                    }
+                    for p in walk.feed(&ebr) {
+                        prop_assert!(p.number >= 5 && p.number < MAX_PARTS);
+                    }
+                    steps += 1;
+                }
+            }
+        }
     }
 }

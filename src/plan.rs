@@ -247,7 +247,13 @@ impl<'a> Builder<'a> {
         self.push(phase, target, Op::Mount { source, fstype, flags, data }, why)
     }
 
-    fn rbind(&mut self, phase: Phase, from: &'static str, target: &'static str, why: &'static str) -> Result<(), PlanError> {
+    fn rbind(
+        &mut self,
+        phase: Phase,
+        from: &'static str,
+        target: &'static str,
+        why: &'static str,
+    ) -> Result<(), PlanError> {
         self.mount(phase, Source::Fixed(from), target, FsType::None, ms::BIND | ms::REC, &[], why)
     }
 
@@ -287,14 +293,28 @@ pub fn build<'a>(c: &Cmdline<'a>) -> Result<Plan<'a>, PlanError> {
     )?;
 
     // Phase 7 — data.
-    b.mount(Data, Source::Fixed("tmpfs"), "/data", FsType::Fixed("tmpfs"), ms::NOSUID | ms::NODEV, &[b"mode=0755"],
-        "its own tmpfs so the new root never references the initramfs")?;
+    b.mount(
+        Data,
+        Source::Fixed("tmpfs"),
+        "/data",
+        FsType::Fixed("tmpfs"),
+        ms::NOSUID | ms::NODEV,
+        &[b"mode=0755"],
+        "its own tmpfs so the new root never references the initramfs",
+    )?;
     b.mkdir(Data, "/data/system", 0o755, "mount point of the overlay's tmpfs")?;
     b.mkdir(Data, STATE, 0o755, "mount point of the persistent state")?;
     let mut sized = [0u8; 40];
     let size_opt = concat(&mut sized, b"size=", size);
-    b.mount(Data, Source::Fixed("tmpfs"), "/data/system", FsType::Fixed("tmpfs"), 0, &[size_opt, b"mode=0755"],
-        "RAM for the upper and work layers: writes vanish at reboot")?;
+    b.mount(
+        Data,
+        Source::Fixed("tmpfs"),
+        "/data/system",
+        FsType::Fixed("tmpfs"),
+        0,
+        &[size_opt, b"mode=0755"],
+        "RAM for the upper and work layers: writes vanish at reboot",
+    )?;
     b.mkdir(Data, UPPER, 0o755, "overlay upper layer (its mode becomes the mode of /)")?;
     b.mkdir(Data, WORK, 0o755, "overlay work directory, same mount as upper")?;
     b.mkdir(Data, "/data/system/layers", 0o755, "seed layout: mount points for extra layers")?;
@@ -308,26 +328,53 @@ pub fn build<'a>(c: &Cmdline<'a>) -> Result<Plan<'a>, PlanError> {
                 Some(t) => FsType::Given(t),
                 None => FsType::ProbedState,
             };
-            b.mount(Data, Source::State, STATE, fstype, o.flags, &[&o.data],
-                "the persistent state device: /home and what must survive")?;
+            b.mount(
+                Data,
+                Source::State,
+                STATE,
+                fstype,
+                o.flags,
+                &[&o.data],
+                "the persistent state device: /home and what must survive",
+            )?;
         }
         StateSource::Tmpfs => {
-            b.mount(Data, Source::Fixed("tmpfs"), STATE, FsType::Fixed("tmpfs"), ms::NOSUID | ms::NODEV, &[b"mode=0755"],
-                "no state device configured: state is volatile")?;
+            b.mount(
+                Data,
+                Source::Fixed("tmpfs"),
+                STATE,
+                FsType::Fixed("tmpfs"),
+                ms::NOSUID | ms::NODEV,
+                &[b"mode=0755"],
+                "no state device configured: state is volatile",
+            )?;
         }
     }
     b.mkdir(Data, "/data/state/home", 0o755, "persistent home directories (made once, on first boot)")?;
 
     // Phase 8 — overlay. lowerdir may equal the target (checked on 6.1):
     // the overlay covers the base at the same place.
-    b.mount(Overlay, Source::Fixed("overlay"), NEWROOT, FsType::Fixed("overlay"), 0,
+    b.mount(
+        Overlay,
+        Source::Fixed("overlay"),
+        NEWROOT,
+        FsType::Fixed("overlay"),
+        0,
         &[b"lowerdir=/mnt/newroot,upperdir=/data/system/upper,workdir=/data/system/work"],
-        "the new root: base read-only below, tmpfs above")?;
+        "the new root: base read-only below, tmpfs above",
+    )?;
 
     // Phase 9 — system mounts in the new root, in the seed's order.
     b.mkdir(System, "/mnt/newroot/run", 0o755, "made in the upper layer if the base lacks it")?;
-    b.mount(System, Source::Fixed("tmpfs"), "/mnt/newroot/run", FsType::Fixed("tmpfs"), ms::NOSUID | ms::NODEV,
-        &[b"mode=0755"], "fresh runtime state, mode 0755")?;
+    b.mount(
+        System,
+        Source::Fixed("tmpfs"),
+        "/mnt/newroot/run",
+        FsType::Fixed("tmpfs"),
+        ms::NOSUID | ms::NODEV,
+        &[b"mode=0755"],
+        "fresh runtime state, mode 0755",
+    )?;
     b.mkdir(System, "/mnt/newroot/dev", 0o755, "mount point")?;
     b.rbind(System, "/dev", "/mnt/newroot/dev", "the devtmpfs mounted in phase 1, with its submounts")?;
     b.rslave(System, "/mnt/newroot/dev", "seed: system mounts are rslave (systemd)")?;
@@ -337,16 +384,30 @@ pub fn build<'a>(c: &Cmdline<'a>) -> Result<Plan<'a>, PlanError> {
     b.mkdir(System, "/mnt/newroot/sys", 0o555, "mount point")?;
     b.rbind(System, "/sys", "/mnt/newroot/sys", "sysfs, with its submounts")?;
     b.rslave(System, "/mnt/newroot/sys", "seed: system mounts are rslave")?;
-    b.mount(System, Source::Fixed("cgroup2"), "/mnt/newroot/sys/fs/cgroup", FsType::Fixed("cgroup2"),
-        ms::NOSUID | ms::NODEV | ms::NOEXEC, &[], "fresh cgroup v2 hierarchy (sysfs provides the directory)")?;
+    b.mount(
+        System,
+        Source::Fixed("cgroup2"),
+        "/mnt/newroot/sys/fs/cgroup",
+        FsType::Fixed("cgroup2"),
+        ms::NOSUID | ms::NODEV | ms::NOEXEC,
+        &[],
+        "fresh cgroup v2 hierarchy (sysfs provides the directory)",
+    )?;
     b.rslave(System, "/mnt/newroot/sys/fs/cgroup", "seed: system mounts are rslave (systemd)")?;
     b.mkdir(System, "/mnt/newroot/home", 0o755, "mount point")?;
     b.rbind(System, "/data/state/home", "/mnt/newroot/home", "persistent homes on top of the overlay")?;
     b.mkdir(System, "/mnt/newroot/data", 0o755, "mount point")?;
     b.rbind(System, "/data", "/mnt/newroot/data", "system tmpfs and state, visible in the new root")?;
     b.mkdir(System, "/mnt/newroot/tmp", 0o1777, "mount point")?;
-    b.mount(System, Source::Fixed("tmpfs"), "/mnt/newroot/tmp", FsType::Fixed("tmpfs"), ms::NOSUID | ms::NODEV,
-        &[b"mode=1777"], "world-writable, sticky, gone at reboot")?;
+    b.mount(
+        System,
+        Source::Fixed("tmpfs"),
+        "/mnt/newroot/tmp",
+        FsType::Fixed("tmpfs"),
+        ms::NOSUID | ms::NODEV,
+        &[b"mode=1777"],
+        "world-writable, sticky, gone at reboot",
+    )?;
 
     Ok(Plan { root, state, steps: b.steps })
 }
@@ -423,12 +484,7 @@ pub fn resolve<'s>(step: &'s Step<'_>, found: &Found<'s>) -> (&'s [u8], &'s [u8]
 
 /// Run the steps `from..` of a plan, stopping at the first failure.
 /// `on_step` is called before each step (for debug output and timing).
-pub fn execute<K: Kernel>(
-    plan: &Plan<'_>,
-    phase: Phase,
-    found: &Found<'_>,
-    k: &mut K,
-) -> Result<(), StepFailure> {
+pub fn execute<K: Kernel>(plan: &Plan<'_>, phase: Phase, found: &Found<'_>, k: &mut K) -> Result<(), StepFailure> {
     for (index, step) in plan.steps.iter().enumerate().filter(|(_, s)| s.phase == phase) {
         let r = match &step.op {
             Op::Mkdir { mode } => match k.mkdir(step.target, *mode) {
@@ -465,7 +521,9 @@ pub fn hint(step: &Step<'_>, errno: i32) -> Option<&'static str> {
         (ENODEV, false, Some(Source::Root | Source::State)) => {
             Some("filesystem type not supported by this kernel: is its module in the image?")
         }
-        (EINVAL, false, Some(Source::Root)) => Some("wrong rootfstype= or an option in rootflags= the filesystem rejects"),
+        (EINVAL, false, Some(Source::Root)) => {
+            Some("wrong rootfstype= or an option in rootflags= the filesystem rejects")
+        }
         (EINVAL, false, Some(Source::State)) => {
             Some("wrong overinit.statefstype= or an option in overinit.stateflags= the filesystem rejects")
         }
@@ -526,7 +584,9 @@ mod tests {
 
     #[test]
     fn the_seed_sequence() {
-        let c = Cmdline::parse(b"root=/dev/vda overinit.state=/dev/vdb overinit.size=512M rootflags=noatime,errors=remount-ro");
+        let c = Cmdline::parse(
+            b"root=/dev/vda overinit.state=/dev/vdb overinit.size=512M rootflags=noatime,errors=remount-ro",
+        );
         let plan = build(&c).unwrap();
         let mut k = Recorder::default();
         run_all(&plan, &mut k).unwrap();

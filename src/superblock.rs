@@ -215,11 +215,7 @@ pub(crate) fn label_text(raw: &[u8]) -> Label {
 }
 
 fn info(fstype: &'static str, uuid: Id, label: Label) -> Option<FsInfo> {
-    Some(FsInfo {
-        fstype,
-        uuid,
-        label,
-    })
+    Some(FsInfo { fstype, uuid, label })
 }
 
 // ---------------------------------------------------------------------------
@@ -306,15 +302,7 @@ fn fat_bpb(buf: &[u8]) -> Option<Bpb> {
     if at(3, b"-FVE-FS-") {
         return None;
     }
-    Some(Bpb {
-        sector_size,
-        cluster_size,
-        reserved,
-        dir_entries,
-        fat_length16,
-        fat32_length,
-        fat_size,
-    })
+    Some(Bpb { sector_size, cluster_size, reserved, dir_entries, fat_length16, fat32_length, fat_size })
 }
 
 /// Whether `bs` is a FAT boot sector: the MBR parser must not read one as a
@@ -402,8 +390,7 @@ fn fsinfo_ok(buf: &[u8], bpb: &Bpb, fsinfo_sector: u16) -> bool {
     };
     let sig1 = sector.get(..4);
     let sig2 = sector.get(484..488);
-    matches!(sig1, Some(b"RRaA" | b"RRdA" | [0, 0, 0, 0]))
-        && matches!(sig2, Some(b"rrAa" | [0, 0, 0, 0]))
+    matches!(sig1, Some(b"RRaA" | b"RRdA" | [0, 0, 0, 0])) && matches!(sig2, Some(b"rrAa" | [0, 0, 0, 0]))
 }
 
 fn vfat(buf: &[u8]) -> Option<FsInfo> {
@@ -688,12 +675,7 @@ pub(crate) mod testutil {
             .unwrap_or_else(|e| panic!("{}: {e}", tool.display()));
         child.stdin.take().unwrap().write_all(input).unwrap();
         let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{} failed: {}",
-            tool.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{} failed: {}", tool.display(), String::from_utf8_lossy(&out.stderr));
         out
     }
 
@@ -707,11 +689,7 @@ pub(crate) mod testutil {
     /// The first `n` bytes of a file (fewer if it is shorter).
     pub fn head(path: &Path, n: usize) -> Vec<u8> {
         let mut buf = Vec::new();
-        std::fs::File::open(path)
-            .unwrap()
-            .take(n as u64)
-            .read_to_end(&mut buf)
-            .unwrap();
+        std::fs::File::open(path).unwrap().take(n as u64).read_to_end(&mut buf).unwrap();
         buf
     }
 
@@ -726,11 +704,7 @@ pub(crate) mod testutil {
     /// unescaped in this mode), empty when blkid reports no such tag.
     pub fn blkid(file: &Path, tag: &str) -> Vec<u8> {
         let blkid = tool("blkid", "util-linux");
-        let out = Command::new(blkid)
-            .args(["-p", "-o", "value", "-s", tag])
-            .arg(file)
-            .output()
-            .unwrap();
+        let out = Command::new(blkid).args(["-p", "-o", "value", "-s", tag]).arg(file).output().unwrap();
         let mut v = out.stdout;
         if v.last() == Some(&b'\n') {
             v.pop();
@@ -785,7 +759,7 @@ mod tests {
     use std::ffi::OsString;
     use std::os::unix::ffi::OsStringExt;
     use std::path::{Path, PathBuf};
-    use std::string::{String, ToString};
+    use std::string::String;
     use std::sync::OnceLock;
     use std::vec::Vec;
     use std::{format, vec};
@@ -1081,7 +1055,9 @@ mod tests {
             assert_eq!(identify(&buf), None, "{fstype} with a broken magic");
         }
         // With a checksum, a flipped UUID byte is caught.
-        for (fstype, uuid_at) in [("ext4", 1024 + 0x68), ("xfs", 32), ("btrfs", BTRFS_OFFSET + 32), ("erofs", 1024 + 48)] {
+        for (fstype, uuid_at) in
+            [("ext4", 1024 + 0x68), ("xfs", 32), ("btrfs", BTRFS_OFFSET + 32), ("erofs", 1024 + 48)]
+        {
             let (_, full, _) = samples().iter().find(|s| s.0 == fstype).unwrap();
             let mut buf = full.clone();
             buf[uuid_at] ^= 0x80;
@@ -1179,6 +1155,5 @@ mod tests {
         let err = std::panic::catch_unwind(|| tool("no-such-mkfs-tool", "some-package")).unwrap_err();
         let msg = err.downcast_ref::<String>().map(String::as_str).unwrap_or("");
         assert!(msg.contains("install the Debian package `some-package`"), "{msg}");
-        let _ = ToString::to_string(&1); // keep the import honest across edits
     }
 }

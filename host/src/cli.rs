@@ -9,10 +9,12 @@ overinit: PID 1 for the initramfs (volatile overlay root, persistent state)
 
 Usage:
   overinit pack --output FILE --init PATH [OPTIONS]
+  overinit plan --cmdline \"KERNEL COMMAND LINE\" [--config FILE]
   overinit --help | --version
 
 Commands:
   pack   write an initramfs image holding overinit, kernel modules and files
+  plan   print the mounts the boot would make for a command line (touches nothing)
 
 Run 'overinit COMMAND --help' for the options of a command.
 ";

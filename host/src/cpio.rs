@@ -61,49 +61,40 @@ impl Writer {
     pub fn push(&mut self, r: &Record) -> Result<(), TooLarge> {
         let ino = self.next_ino;
         self.next_ino += 1;
-        self.record(ino, r.mode, r.uid, r.gid, r.nlink, self.mtime, r.rdev, r.name, r.data)
+        self.record(ino, self.mtime, r)
     }
 
     /// Appends the trailer (gen_init_cpio writes it with ino 0, mode 0,
     /// nlink 1, mtime 0) and pads to a whole block.
     pub fn finish(mut self) -> Vec<u8> {
-        self.record(0, 0, 0, 0, 1, 0, (0, 0), TRAILER, &[]).expect("the trailer always fits");
+        let trailer = Record { name: TRAILER, mode: 0, uid: 0, gid: 0, nlink: 1, rdev: (0, 0), data: &[] };
+        self.record(0, 0, &trailer).expect("the trailer always fits");
         pad_to(&mut self.out, BLOCK);
         self.out
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn record(
-        &mut self,
-        ino: u32,
-        mode: u32,
-        uid: u32,
-        gid: u32,
-        nlink: u32,
-        mtime: u32,
-        rdev: (u32, u32),
-        name: &[u8],
-        data: &[u8],
-    ) -> Result<(), TooLarge> {
-        let filesize = u32::try_from(data.len()).map_err(|_| TooLarge)?;
+    fn record(&mut self, ino: u32, mtime: u32, r: &Record) -> Result<(), TooLarge> {
+        let filesize = u32::try_from(r.data.len()).map_err(|_| TooLarge)?;
         // c_namesize counts the terminating NUL.
-        let namesize = u32::try_from(name.len() + 1).map_err(|_| TooLarge)?;
+        let namesize = u32::try_from(r.name.len() + 1).map_err(|_| TooLarge)?;
+        // c_devmajor/c_devminor (the device the file came from) stay 0;
+        // c_check is only used by the "070702" CRC variant.
+        let (devmajor, devminor, check) = (0, 0, 0);
+        let fields = [
+            ino, r.mode, r.uid, r.gid, r.nlink, mtime, filesize, devmajor, devminor, r.rdev.0, r.rdev.1, namesize,
+            check,
+        ];
         let mut header = String::with_capacity(HEADER_LEN);
         header.push_str(MAGIC);
-        let fields = [
-            ino, mode, uid, gid, nlink, mtime, filesize, 0, // c_devmajor
-            0, // c_devminor
-            rdev.0, rdev.1, namesize, 0, // c_check: only used by the "070702" crc format
-        ];
         for field in fields {
             write!(header, "{field:08x}").expect("writing to a String cannot fail");
         }
         debug_assert_eq!(header.len(), HEADER_LEN);
         self.out.extend_from_slice(header.as_bytes());
-        self.out.extend_from_slice(name);
+        self.out.extend_from_slice(r.name);
         self.out.push(0);
         pad_to(&mut self.out, 4);
-        self.out.extend_from_slice(data);
+        self.out.extend_from_slice(r.data);
         pad_to(&mut self.out, 4);
         Ok(())
     }

@@ -3,7 +3,7 @@
 //! ```text
 //!  overinit pack  ─▶ cli (arguments) ─▶ pack: image (skeleton + /init
 //!                    + modules + --add) ─▶ cpio ─▶ compress ─▶ --output
-//!  overinit plan  ─▶ (to come) the mount sequence for a command line
+//!  overinit plan  ─▶ plan: overinit::plan::build(cmdline) printed as shell
 //! ```
 //!
 //! Each subcommand owns its argument parsing and error printing; this file
@@ -16,6 +16,7 @@ mod error;
 mod image;
 mod modules;
 mod pack;
+mod plan;
 mod suggest;
 #[cfg(test)]
 mod test_util;
@@ -23,7 +24,7 @@ mod test_util;
 use std::process::ExitCode;
 
 /// Subcommands, for "did you mean" on a typo.
-const COMMANDS: &[&str] = &["pack"];
+const COMMANDS: &[&str] = &["pack", "plan"];
 
 fn main() -> ExitCode {
     let mut args = std::env::args_os().skip(1);
@@ -33,7 +34,7 @@ fn main() -> ExitCode {
     };
     match command.to_string_lossy().as_ref() {
         "pack" => pack::main(args),
-        // "plan" => plan::main(args),  (host/src/plan.rs; add it to COMMANDS)
+        "plan" => plan::main(args),
         "-h" | "--help" | "help" => {
             print!("{}", cli::HELP);
             ExitCode::SUCCESS

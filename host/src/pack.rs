@@ -395,6 +395,21 @@ mod tests {
     }
 
     #[test]
+    fn running_kernel_is_the_default() {
+        let kver = fs::read_to_string(OSRELEASE).unwrap();
+        let dir = Path::new(HOST_MODULES_ROOT).join(kver.trim());
+        match modules_dir(&ModulesFrom::RunningKernel) {
+            Ok(found) => assert_eq!(found, dir),
+            Err(e) => {
+                let e = e.to_string();
+                let start = format!("modules directory {} (the running kernel's): ", dir.display());
+                assert!(e.starts_with(&start), "{e}");
+                assert!(e.ends_with("; pick one with --kernel-release or --modules-dir"), "{e}");
+            }
+        }
+    }
+
+    #[test]
     fn module_errors() {
         let mut f = fixture("pack-moderr");
         let m = f.dir.path().join("modules");

@@ -99,7 +99,8 @@ pub fn run(argv: CVec, envp: CVec) -> ! {
     clock.lap(Phase::Modules);
 
     // Phase 5 — devices.
-    let timeout_s = if c.rootwait { None } else { Some(c.rootdelay.or(c.timeout).unwrap_or(devices::DEFAULT_TIMEOUT_S)) };
+    let timeout_s =
+        if c.rootwait { None } else { Some(c.rootdelay.or(c.timeout).unwrap_or(devices::DEFAULT_TIMEOUT_S)) };
     let deadline = timeout_s.map(|s| sys::now_us() + u64::from(s) * 1_000_000);
     let root = find(&plan, "wait for root device", plan.root, deadline, c.rootfstype.is_none(), policy);
     let state = match plan.state {
@@ -146,7 +147,14 @@ pub fn run(argv: CVec, envp: CVec) -> ! {
     fail::die(&f, policy)
 }
 
-fn find(plan: &Plan<'_>, what: &'static str, spec: &[u8], deadline: Option<u64>, need_type: bool, policy: Policy) -> Device {
+fn find(
+    plan: &Plan<'_>,
+    what: &'static str,
+    spec: &[u8],
+    deadline: Option<u64>,
+    need_type: bool,
+    policy: Policy,
+) -> Device {
     let _ = plan;
     match devices::find(what, spec, deadline) {
         Ok(d) if need_type && d.fstype.is_empty() => {
@@ -166,7 +174,8 @@ fn step_fatal(plan: &Plan<'_>, found: &Found<'_>, failure: plan::StepFailure) ->
     let mut f = match &step.op {
         Op::Mount { .. } => {
             let (src, fstype) = plan::resolve(step, found);
-            let mut f = Fatal::new(step.phase, step.action(), if fstype == b"overlay" { b"overlay" } else { src }, errno);
+            let mut f =
+                Fatal::new(step.phase, step.action(), if fstype == b"overlay" { b"overlay" } else { src }, errno);
             if !fstype.is_empty() && fstype != b"overlay" {
                 f.push(b" (").push(fstype).push(b")");
             }

@@ -3,11 +3,11 @@
 //! read from the superblocks ourselves (no udev, no blkid).
 
 use crate::fail::Fatal;
+use crate::shim::DevSpec;
+use crate::shim::{self as superblock, FsInfo};
 use crate::sys;
 use heapless::Vec;
-use crate::shim::DevSpec;
 use overinit::plan::Phase;
-use crate::shim::{self as superblock, FsInfo};
 use rustix::fs::FileType;
 use rustix::io::Errno;
 

@@ -5,10 +5,10 @@
 
 mod boot;
 mod devices;
-mod shim;
 mod fail;
 mod log;
 mod modules;
+mod shim;
 mod switch;
 mod sys;
 

@@ -31,7 +31,9 @@ pub fn load_all() -> Result<u32, Fatal> {
         load(e.path, e.params).map_err(|errno| {
             let mut f = Fatal::new(Phase::Modules, "finit_module", e.path, errno);
             f.hint = match errno {
-                Errno::OPNOTSUPP => Some("compressed module and a kernel without CONFIG_MODULE_DECOMPRESS: pack it uncompressed"),
+                Errno::OPNOTSUPP => {
+                    Some("compressed module and a kernel without CONFIG_MODULE_DECOMPRESS: pack it uncompressed")
+                }
                 Errno::NOEXEC => Some("not a module for this kernel (wrong architecture or corrupt file)"),
                 Errno::NOENT => Some("a dependency is missing: modules must be loaded after what they need"),
                 Errno::PERM | Errno::KEYREJECTED => Some("signature rejected (module.sig_enforce / lockdown?)"),

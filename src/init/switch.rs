@@ -76,10 +76,12 @@ pub const FALLBACK_INITS: [&str; 4] = ["/sbin/init", "/etc/init", "/bin/init", "
 /// `/sbin/init -> /lib/systemd/systemd` must be looked up in the new root,
 /// not in the initramfs): openat2 with RESOLVE_IN_ROOT.
 pub fn find_init<'p>(given: Option<&'p [u8]>) -> Result<&'p [u8], Fatal> {
-    let root = sys::open_dir(NEWROOT.as_bytes()).map_err(|e| Fatal::new(Phase::Validate, "open", NEWROOT.as_bytes(), e))?;
+    let root =
+        sys::open_dir(NEWROOT.as_bytes()).map_err(|e| Fatal::new(Phase::Validate, "open", NEWROOT.as_bytes(), e))?;
     for dir in ["/dev", "/proc", "/sys", "/run"] {
         if let Err(e) = rustix::fs::statat(&root, &dir[1..], AtFlags::empty()) {
-            return Err(Fatal::new(Phase::Validate, "find", dir.as_bytes(), e).with_hint("the new root lacks a system directory"));
+            return Err(Fatal::new(Phase::Validate, "find", dir.as_bytes(), e)
+                .with_hint("the new root lacks a system directory"));
         }
     }
     if let Some(path) = given {
@@ -98,8 +100,13 @@ pub fn find_init<'p>(given: Option<&'p [u8]>) -> Result<&'p [u8], Fatal> {
             return Ok(cand.as_bytes());
         }
     }
-    Err(Fatal::msg(Phase::Validate, "find", b"/sbin/init, /etc/init, /bin/init, /bin/sh", "none is an executable file in the new root")
-        .with_hint("give init=PATH, or check that the root device holds a system"))
+    Err(Fatal::msg(
+        Phase::Validate,
+        "find",
+        b"/sbin/init, /etc/init, /bin/init, /bin/sh",
+        "none is an executable file in the new root",
+    )
+    .with_hint("give init=PATH, or check that the root device holds a system"))
 }
 
 fn executable(root: &OwnedFd, path: &[u8]) -> Result<(), Errno> {

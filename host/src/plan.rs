@@ -1,0 +1,242 @@
+//! `overinit plan --cmdline "…" [--config FILE]`: print the mount sequence
+//! the boot would run for a command line, as `mount`-style shell lines with
+//! the why of each, then the end state — computed by `overinit::plan::build`,
+//! the very function `init` uses. Touches nothing.
+
+use overinit::cmdline::Cmdline;
+use overinit::mountopt::{self, ms};
+use overinit::plan::{self, FsType, Op, Phase, Plan, Source, StateSource};
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+pub const HELP: &str = "\
+Usage: overinit plan --cmdline \"KERNEL COMMAND LINE\" [--config FILE]
+
+Print, as shell-readable lines, the mounts overinit would make at boot for
+this kernel command line (and image config FILE, which the command line
+overrides), each with why, then the end state the real init will see.
+Devices given as UUID=/LABEL= are resolved at boot; `-t auto` marks a
+filesystem type probed from the superblock. Nothing on this host is touched.
+";
+
+pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let mut cmdline: Option<Vec<u8>> = None;
+    let mut config: Option<Vec<u8>> = None;
+    let mut parser = lexopt::Parser::from_args(args);
+    loop {
+        let arg = match parser.next() {
+            Ok(Some(a)) => a,
+            Ok(None) => break,
+            Err(e) => return usage(&e.to_string()),
+        };
+        use lexopt::Arg::*;
+        match arg {
+            Long("cmdline") => match parser.value() {
+                Ok(v) => cmdline = Some(v.into_encoded_bytes()),
+                Err(e) => return usage(&e.to_string()),
+            },
+            Long("config") => {
+                let path = match parser.value() {
+                    Ok(v) => v,
+                    Err(e) => return usage(&e.to_string()),
+                };
+                match std::fs::read(&path) {
+                    Ok(b) => config = Some(b),
+                    Err(e) => {
+                        eprintln!("overinit plan: error: read config {}: {e}", path.to_string_lossy());
+                        return ExitCode::from(1);
+                    }
+                }
+            }
+            Long("help") | Short('h') => {
+                print!("{HELP}");
+                return ExitCode::SUCCESS;
+            }
+            other => return usage(&other.unexpected().to_string()),
+        }
+    }
+    let Some(cmdline) = cmdline else { return usage("--cmdline is required") };
+    let mut c = Cmdline::parse(config.as_deref().unwrap_or(b""));
+    c.apply(&cmdline);
+    match render(&c) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(line) => {
+            eprintln!("overinit plan: error: {line}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn usage(msg: &str) -> ExitCode {
+    eprintln!("overinit plan: error: {msg}; see overinit plan --help");
+    ExitCode::from(2)
+}
+
+/// Quote for POSIX sh when needed.
+fn sh(bytes: &[u8]) -> String {
+    let s = String::from_utf8_lossy(bytes);
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_.,=:-+@%".contains(&b)) {
+        s.into_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// The whole plan as text, or the error line init would print.
+pub fn render(c: &Cmdline<'_>) -> Result<String, String> {
+    if let Some(p) = c.first_fatal() {
+        return Err(format!("cmdline: parse {}: {}", String::from_utf8_lossy(p.key), p.what()));
+    }
+    let plan = plan::build(c).map_err(|e| {
+        let (what, why) = e.describe();
+        format!("cmdline: parse {what}: {why}")
+    })?;
+    let mut out = String::new();
+    let _ = writeln!(out, "# overinit {} — boot plan", overinit::layout::VERSION);
+    let _ = writeln!(out, "# root:  {} (read-only lower layer)", String::from_utf8_lossy(plan.root));
+    match plan.state {
+        StateSource::Device(s) => {
+            let _ = writeln!(out, "# state: {} (persistent: /home, /data/state)", String::from_utf8_lossy(s));
+        }
+        StateSource::Tmpfs => {
+            let _ = writeln!(out, "# state: tmpfs (nothing persists)");
+        }
+    }
+    for p in c.problems.iter().filter(|p| p.kind == overinit::cmdline::ProblemKind::UnknownKey) {
+        let _ = writeln!(out, "# warning: unknown parameter {} (ignored)", String::from_utf8_lossy(p.key));
+    }
+    let mut phase = None;
+    for step in &plan.steps {
+        if phase != Some(step.phase) {
+            phase = Some(step.phase);
+            let _ = writeln!(out, "\n# phase: {}", step.phase.name());
+        }
+        let _ = writeln!(out, "{:<72} # {}", command(&plan, step), step.why);
+    }
+    let init = c.init.map_or_else(
+        || "the first of /sbin/init /etc/init /bin/init /bin/sh".to_string(),
+        |i| String::from_utf8_lossy(i).into_owned(),
+    );
+    let _ = writeln!(out, "\n# phase: {}", Phase::Validate.name());
+    let _ = writeln!(
+        out,
+        "{:<72} # {}",
+        format!("test -x /mnt/newroot{}", if c.init.is_some() { init.as_str() } else { "/sbin/init" }),
+        "the real init must exist before anything irreversible"
+    );
+    let _ = writeln!(out, "\n# phase: {}", Phase::Switch.name());
+    for (cmd, why) in [
+        ("cd /mnt/newroot && mkdir oldroot", "pivot_root needs a place for the old root"),
+        ("pivot_root . oldroot && cd /", "fallback: mount --move . / && chroot ."),
+        ("# empty /oldroot on its own device only", "frees the initramfs memory; never crosses st_dev"),
+        ("umount -l /oldroot && rmdir /oldroot", "no trace of the initramfs remains"),
+    ] {
+        let _ = writeln!(out, "{cmd:<72} # {why}");
+    }
+    let _ = writeln!(out, "\n# phase: {}", Phase::Exec.name());
+    let _ = writeln!(out, "{:<72} # {}", format!("exec {init}"), "with the kernel's argv and environment");
+    let _ = writeln!(out, "\n# end state the real init sees:");
+    for line in end_state(&plan, c) {
+        let _ = writeln!(out, "#   {line}");
+    }
+    Ok(out)
+}
+
+fn command(plan: &Plan<'_>, step: &plan::Step<'_>) -> String {
+    match &step.op {
+        Op::Mkdir { mode } => format!("mkdir -p -m {mode:o} {}", step.target),
+        Op::Propagate { flags } if flags & ms::REC != 0 => format!("mount --make-rslave {}", step.target),
+        Op::Propagate { .. } => format!("mount --make-slave {}", step.target),
+        Op::Mount { source, fstype, flags, data } => {
+            let src = match source {
+                Source::Fixed(s) => s.as_bytes(),
+                Source::Root => plan.root,
+                Source::State => match plan.state {
+                    StateSource::Device(s) => s,
+                    StateSource::Tmpfs => b"tmpfs",
+                },
+            };
+            if flags & ms::BIND != 0 {
+                let verb = if flags & ms::REC != 0 { "--rbind" } else { "--bind" };
+                return format!("mount {verb} {} {}", sh(src), step.target);
+            }
+            let t = match fstype {
+                FsType::None => String::new(),
+                FsType::Fixed(s) => format!("-t {s} "),
+                FsType::Given(s) => format!("-t {} ", sh(s)),
+                FsType::ProbedRoot | FsType::ProbedState => "-t auto ".to_string(),
+            };
+            let mut opts: Vec<String> = mountopt::words(*flags, 0).map(str::to_string).collect();
+            if !data.is_empty() {
+                opts.push(String::from_utf8_lossy(data).into_owned());
+            }
+            let o = if opts.is_empty() { String::new() } else { format!("-o {} ", sh(opts.join(",").as_bytes())) };
+            format!("mount {t}{o}{} {}", sh(src), step.target)
+        }
+    }
+}
+
+/// The table of DESIGN §2 for this plan.
+fn end_state(plan: &Plan<'_>, c: &Cmdline<'_>) -> Vec<String> {
+    let size = String::from_utf8_lossy(c.size.unwrap_or(plan::DEFAULT_SIZE)).into_owned();
+    let state = match plan.state {
+        StateSource::Device(s) => String::from_utf8_lossy(s).into_owned(),
+        StateSource::Tmpfs => "tmpfs".to_string(),
+    };
+    vec![
+        "/               overlay   upper+work on the /data/system tmpfs".to_string(),
+        "/run            tmpfs     mode=755,nosuid,nodev".to_string(),
+        "/dev            devtmpfs".to_string(),
+        "/proc           proc".to_string(),
+        "/sys            sysfs".to_string(),
+        "/sys/fs/cgroup  cgroup2   child of /sys".to_string(),
+        format!("/home           {state:<9} root /home of the state filesystem"),
+        "/data           tmpfs     holds /data/system and /data/state".to_string(),
+        format!("/data/system    tmpfs     size={size}"),
+        format!("/data/state     {state}"),
+        "/tmp            tmpfs     mode=1777,nosuid,nodev".to_string(),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_text_is_the_boot_sequence() {
+        let c = Cmdline::parse(b"root=UUID=1234 overinit.state=LABEL=STATE overinit.size=2G rootflags=noatime");
+        let text = render(&c).unwrap();
+        assert!(text.contains("mount -t auto -o ro,noatime UUID=1234 /mnt/newroot"), "{text}");
+        assert!(text.contains("mount -t tmpfs -o size=2G,mode=0755 tmpfs /data/system"));
+        assert!(text.contains("mount -t auto LABEL=STATE /data/state"));
+        assert!(text.contains(
+            "mount -t overlay -o lowerdir=/mnt/newroot,upperdir=/data/system/upper,workdir=/data/system/work overlay /mnt/newroot"
+        ));
+        assert!(text.contains("mount --rbind /data/state/home /mnt/newroot/home"));
+        assert!(text.contains("mount --make-rslave /mnt/newroot/sys/fs/cgroup"));
+        assert!(text.contains("mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs /mnt/newroot/tmp"));
+        // Same order as the plan the boot executes.
+        let base = text.find("/mnt/newroot  ").unwrap_or(0);
+        assert!(text.find("phase: overlay").unwrap() > base);
+    }
+
+    #[test]
+    fn errors_are_the_boot_errors() {
+        assert_eq!(
+            render(&Cmdline::parse(b"quiet")).unwrap_err(),
+            "cmdline: parse root=: missing: the kernel command line names no root device"
+        );
+        assert!(render(&Cmdline::parse(b"root=/dev/vda overinit.size=x")).unwrap_err().contains("overinit.size"));
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(sh(b"/dev/vda"), "/dev/vda");
+        assert_eq!(sh(b"LABEL=my disk"), "'LABEL=my disk'");
+        assert_eq!(sh(b"it's"), r"'it'\''s'");
+    }
+}

@@ -10,6 +10,12 @@
 use std::{env, fmt::Write as _, fs, path::Path, process::Command};
 
 fn main() {
+    // `init` on musl: drop unwind tables (see initramfs/init.ld).
+    if env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("musl") {
+        let script = Path::new(&env::var("CARGO_MANIFEST_DIR").unwrap()).join("initramfs/init.ld");
+        println!("cargo:rerun-if-changed=initramfs/init.ld");
+        println!("cargo:rustc-link-arg-bin=init=-Wl,-T,{}", script.display());
+    }
     let spec_path = "initramfs/layout";
     println!("cargo:rerun-if-changed={spec_path}");
     println!("cargo:rerun-if-changed=.git/HEAD");

@@ -49,7 +49,9 @@ MODULES=(virtio_pci virtio_blk overlay)
 # Each scenario runs in its own subshell with `set -e`; `fail REASON` (and
 # every expect_* helper) ends it with that reason. State of the current
 # boot, set by `boot`: BOOT_NAME, LOG (serial log), PROBE (its @probe lines,
-# one per line, "\r" removed), BOOT_RC (qemu's exit status, 124 = timeout).
+# one per line, "\r" removed), BOOT_RC (qemu's exit status; 124 or 137:
+# timed out). Do not call the helpers inside `if`/`||`/`&&` in a scenario
+# unless you mean to handle their failure: bash then ignores `set -e`.
 
 # --- registry ---------------------------------------------------------------
 
@@ -136,7 +138,8 @@ build_all() {
 	INIT_BUILD_ERROR=
 	if ! cargo build -q --release --target "$TARGET" -p overinit --bin init 2>"$BUILD/init-build.log"; then
 		INIT_BUILD_ERROR="see $BUILD/init-build.log"
-		cat "$BUILD/init-build.log" >&2
+		echo "init did not build; scenarios that need it will fail:" >&2
+		grep -m 5 -A 1 '^error' "$BUILD/init-build.log" >&2 || true
 	fi
 	BUSYBOX=$(command -v busybox)
 }
@@ -302,6 +305,11 @@ file_content() {
 	awk -v p="$1" '$2 == "file" && $3 == p { print substr($0, length("@probe file " p " ") + 1); exit }' "$PROBE"
 }
 
+# meminfo_kb KEY: a /proc/meminfo value (kB) the probe reported.
+meminfo_kb() {
+	awk -v k="$1" '$2 == "meminfo" && $3 == k { print $4; exit }' "$PROBE"
+}
+
 # wrote_token PATH: the token the probe wrote to PATH ("" if it did not).
 wrote_token() {
 	awk -v p="$1" '$2 == "wrote" && $3 == p { print $4; exit }' "$PROBE"
@@ -320,11 +328,17 @@ expect_no_panic() {
 # with no failing check, and QEMU exited cleanly.
 expect_good_boot() {
 	expect_no_panic
-	[ "$BOOT_RC" -ne 124 ] || fail "$BOOT_NAME: timed out after ${TIMEOUT}s"
+	case $BOOT_RC in 124 | 137) fail "$BOOT_NAME: timed out after ${TIMEOUT}s" ;; esac
 	local p
 	p=$(probe_value panic) && fail "$BOOT_NAME: probe panicked: $p"
-	probe_value end >/dev/null ||
-		fail "$BOOT_NAME: no '@probe end' (did the real init run?)"
+	if ! probe_value end >/dev/null; then
+		# Say why the real init never finished: overinit's own error line
+		# if it printed one.
+		p=$(tr -d '\r' <"$LOG" | grep -a -o -m 1 'overinit: error.*' || true)
+		[ -z "$p" ] || fail "$BOOT_NAME: $p"
+		probe_value start >/dev/null || fail "$BOOT_NAME: the probe (real init) never started"
+		fail "$BOOT_NAME: no '@probe end' (the probe did not finish)"
+	fi
 	no_fail_checks
 	[ "$BOOT_RC" -eq 0 ] || fail "$BOOT_NAME: qemu exited with $BOOT_RC: $(tail -n 1 "$LOGS/$BOOT_NAME.qemu")"
 }
@@ -344,6 +358,18 @@ expect_check() {
 	case $line in
 	"@probe check $1 PASS"*) ;;
 	*) fail "$BOOT_NAME: ${line#@probe check }" ;;
+	esac
+}
+
+# expect_check_fail NAME [TEXT]: the check was reported and failed (with
+# TEXT in its detail): for scenarios proving a check catches a problem.
+expect_check_fail() {
+	local line
+	line=$(awk -v n="$1" '$2 == "check" && $3 == n { print; exit }' "$PROBE")
+	[ -n "$line" ] || fail "$BOOT_NAME: check $1 was not reported"
+	case $line in
+	"@probe check $1 FAIL"*"${2:-}"*) ;;
+	*) fail "$BOOT_NAME: want check $1 to FAIL${2:+ with: $2}; got: ${line#@probe check }" ;;
 	esac
 }
 

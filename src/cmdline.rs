@@ -49,6 +49,46 @@ impl Problem<'_> {
     }
 }
 
+/// What to do when the boot fails (`overinit.on_error=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnError {
+    /// Run `/bin/sh` on the console, retry the failed phase once.
+    Shell,
+    /// Reboot after the delay (seconds).
+    Reboot(u32),
+    /// Power off after the delay (seconds).
+    Poweroff(u32),
+    /// Stay, repeating the error every 30 s.
+    Halt,
+}
+
+/// `overinit.overlay=`: whether the root is an overlay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OverlayMode {
+    /// Overlay or fail (default).
+    #[default]
+    On,
+    /// No overlay: the root device is the root (honouring `ro`/`rw`).
+    Off,
+    /// Overlay if the kernel has it; otherwise boot the base read-only, loudly.
+    Try,
+}
+
+/// Parse `shell`, `halt`, `reboot[:N]`, `poweroff[:N]`.
+pub fn parse_on_error(v: &[u8]) -> Option<OnError> {
+    let (word, delay) = match v.iter().position(|&b| b == b':') {
+        Some(i) => (&v[..i], Some(parse_u32(&v[i + 1..])?)),
+        None => (v, None),
+    };
+    match (word, delay) {
+        (b"shell", None) => Some(OnError::Shell),
+        (b"halt", None) => Some(OnError::Halt),
+        (b"reboot", d) => Some(OnError::Reboot(d.unwrap_or(0))),
+        (b"poweroff", d) => Some(OnError::Poweroff(d.unwrap_or(0))),
+        _ => None,
+    }
+}
+
 /// Everything overinit takes from the command line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cmdline<'a> {
@@ -82,6 +122,16 @@ pub struct Cmdline<'a> {
     pub timeout: Option<u32>,
     /// `overinit.debug`: per-phase timings and every step on the console.
     pub debug: bool,
+    /// `overinit.on_error=`: failure policy (default: shell if the image has
+    /// one, else the kernel's `panic=`, else halt).
+    pub on_error: Option<OnError>,
+    /// `overinit.break=PHASE`: open the shell before this phase.
+    pub break_before: Option<crate::plan::Phase>,
+    /// `overinit.state.nofail`: a missing state device means a tmpfs state
+    /// (loudly) instead of a failed boot.
+    pub state_nofail: bool,
+    /// `overinit.overlay=on|off|try`.
+    pub overlay: OverlayMode,
     /// Problems found, in order (first [`MAX_PROBLEMS`]).
     pub problems: Vec<Problem<'a>, MAX_PROBLEMS>,
     /// Total number of problems, including those not stored.
@@ -97,6 +147,10 @@ pub const OVERINIT_KEYS: &[(&str, &str)] = &[
     ("size", "size of the /data/system tmpfs that holds the overlay upper; default: 1G"),
     ("timeout", "seconds to wait for root and state devices unless rootwait; default: 10"),
     ("debug", "print every step and per-phase timings; default: off"),
+    ("on_error", "shell, reboot[:N], poweroff[:N] or halt; default: shell if the image has /bin/sh, else the kernel's panic=N, else halt"),
+    ("break", "open the emergency shell before a phase: modules, devices, base, data, overlay, validate, state, system, switch, exec; default: none"),
+    ("state.nofail", "boot with an empty tmpfs state (and a warning) if the state device does not appear; default: off (fatal)"),
+    ("overlay", "on, off (mount the root device itself, honouring ro/rw) or try (overlay if the kernel has it, else the root read-only); default: on"),
 ];
 
 /// Whitespace as the kernel's `isspace()` sees it (include/linux/ctype.h,
@@ -318,6 +372,33 @@ impl<'a> Cmdline<'a> {
                 Some(b"0") | Some(b"off") | Some(b"no") => self.debug = false,
                 Some(_) => self.problem(ProblemKind::BadValue, key, value),
             },
+            b"on_error" => {
+                if let Some(v) = need(self) {
+                    match parse_on_error(v) {
+                        Some(p) => self.on_error = Some(p),
+                        None => self.problem(ProblemKind::BadValue, key, value),
+                    }
+                }
+            }
+            b"break" => {
+                if let Some(v) = need(self) {
+                    match crate::plan::Phase::from_name(v).filter(|p| p.can_break()) {
+                        Some(p) => self.break_before = Some(p),
+                        None => self.problem(ProblemKind::BadValue, key, value),
+                    }
+                }
+            }
+            b"state.nofail" => match value {
+                None | Some(b"1") | Some(b"on") | Some(b"yes") => self.state_nofail = true,
+                Some(b"0") | Some(b"off") | Some(b"no") => self.state_nofail = false,
+                Some(_) => self.problem(ProblemKind::BadValue, key, value),
+            },
+            b"overlay" => match value {
+                Some(b"on") => self.overlay = OverlayMode::On,
+                Some(b"off") => self.overlay = OverlayMode::Off,
+                Some(b"try") => self.overlay = OverlayMode::Try,
+                _ => self.problem(ProblemKind::BadValue, key, value),
+            },
             _ => self.problem(ProblemKind::UnknownKey, key, value),
         }
     }
@@ -402,6 +483,10 @@ mod tests {
             size: Some(b"512M"),
             timeout: Some(5),
             debug: true,
+            on_error: None,
+            break_before: None,
+            state_nofail: false,
+            overlay: OverlayMode::On,
             problems: Vec::new(),
             problem_count: 0,
         };
@@ -447,6 +532,25 @@ mod tests {
         let c = Cmdline::parse(&s);
         assert_eq!(c.problems.len(), MAX_PROBLEMS);
         assert_eq!(c.problem_count, 200);
+    }
+
+    #[test]
+    fn failure_policy_keys() {
+        let c = Cmdline::parse(
+            b"overinit.on_error=reboot:10 overinit.break=overlay overinit.state.nofail overinit.overlay=try",
+        );
+        assert_eq!(c.on_error, Some(OnError::Reboot(10)));
+        assert_eq!(c.break_before, Some(crate::plan::Phase::Overlay));
+        assert!(c.state_nofail);
+        assert_eq!(c.overlay, OverlayMode::Try);
+        assert_eq!(parse_on_error(b"poweroff"), Some(OnError::Poweroff(0)));
+        assert_eq!(parse_on_error(b"shell"), Some(OnError::Shell));
+        assert_eq!(parse_on_error(b"shell:3"), None);
+        assert_eq!(parse_on_error(b"reboot:"), None);
+        assert_eq!(parse_on_error(b"reboot:x"), None);
+        let bad = Cmdline::parse(b"overinit.on_error=explode overinit.break=cmdline overinit.overlay=maybe");
+        assert_eq!(bad.problem_count, 3);
+        assert!(bad.problems.iter().all(|p| p.kind == ProblemKind::BadValue));
     }
 
     #[test]

@@ -21,7 +21,7 @@
 //! - /dev is always the devtmpfs we mounted in phase 1, so it is rbound (the
 //!   seed's "fresh devtmpfs" branch cannot happen).
 
-use crate::cmdline::Cmdline;
+use crate::cmdline::{Cmdline, OverlayMode};
 use crate::mountopt::{self, ms, OptError};
 use heapless::Vec;
 
@@ -53,15 +53,16 @@ pub enum Phase {
     Base,
     Data,
     Overlay,
-    System,
     Validate,
+    State,
+    System,
     Switch,
     Exec,
 }
 
 impl Phase {
     /// All phases in boot order.
-    pub const ALL: [Phase; 13] = [
+    pub const ALL: [Phase; 14] = [
         Phase::Guard,
         Phase::Early,
         Phase::RootfsFix,
@@ -71,11 +72,23 @@ impl Phase {
         Phase::Base,
         Phase::Data,
         Phase::Overlay,
-        Phase::System,
         Phase::Validate,
+        Phase::State,
+        Phase::System,
         Phase::Switch,
         Phase::Exec,
     ];
+
+    /// The phase called `name` (as printed by [`Phase::name`]).
+    pub fn from_name(name: &[u8]) -> Option<Phase> {
+        Phase::ALL.into_iter().find(|p| p.name().as_bytes() == name)
+    }
+
+    /// `overinit.break=` can stop before this phase (the command line is
+    /// only known from phase `modules` on).
+    pub fn can_break(self) -> bool {
+        self >= Phase::Modules
+    }
 
     /// The name used in log lines and on the command line.
     pub fn name(self) -> &'static str {
@@ -89,8 +102,9 @@ impl Phase {
             Phase::Base => "base",
             Phase::Data => "data",
             Phase::Overlay => "overlay",
-            Phase::System => "system",
             Phase::Validate => "validate",
+            Phase::State => "state",
+            Phase::System => "system",
             Phase::Switch => "switch",
             Phase::Exec => "exec",
         }
@@ -264,19 +278,28 @@ impl<'a> Builder<'a> {
 
 /// Build the plan for a command line. Pure: same input, same plan.
 pub fn build<'a>(c: &Cmdline<'a>) -> Result<Plan<'a>, PlanError> {
-    let root = c.root.ok_or(PlanError::NoRoot)?;
-    let rootopts = mountopt::split(c.rootflags.unwrap_or(b"")).map_err(PlanError::RootFlags)?;
-    check_allowed(&rootopts, "rootflags=")?;
     let state = match c.state {
         None | Some(b"tmpfs") => StateSource::Tmpfs,
         Some(spec) => StateSource::Device(spec),
     };
+    build_for(c, state)
+}
+
+/// Build the plan with the state source decided by the caller (a missing
+/// state device with `overinit.state.nofail` becomes a tmpfs).
+pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>, PlanError> {
+    let root = c.root.ok_or(PlanError::NoRoot)?;
+    let rootopts = mountopt::split(c.rootflags.unwrap_or(b"")).map_err(PlanError::RootFlags)?;
+    check_allowed(&rootopts, "rootflags=")?;
+    let overlay = c.overlay != OverlayMode::Off;
     let size = c.size.unwrap_or(DEFAULT_SIZE);
     let mut b = Builder { steps: Vec::new() };
     use Phase::*;
 
-    // Phase 6 — base. Always read-only: it is the overlay's lower layer and
-    // must not change underneath it (`rw` on the command line is ignored).
+    // Phase 6 — base. Read-only under an overlay: it is the lower layer and
+    // must not change underneath it (`rw` is ignored then). Without the
+    // overlay, `ro`/`rw` decide (read-only unless `rw`, like the kernel).
+    let ro = if overlay || c.ro != Some(false) { ms::RDONLY } else { 0 };
     b.mkdir(Base, NEWROOT, 0o755, "mount point of the base, then of the overlay")?;
     let fstype = match c.rootfstype {
         Some(t) => FsType::Given(t),
@@ -287,9 +310,13 @@ pub fn build<'a>(c: &Cmdline<'a>) -> Result<Plan<'a>, PlanError> {
         Source::Root,
         NEWROOT,
         fstype,
-        rootopts.flags | ms::RDONLY,
+        rootopts.flags | ro,
         &[&rootopts.data],
-        "the root device, read-only: the overlay's lower layer",
+        if overlay {
+            "the root device, read-only: the overlay's lower layer"
+        } else {
+            "the root device is the root (overinit.overlay=off)"
+        },
     )?;
 
     // Phase 7 — data.
@@ -320,6 +347,29 @@ pub fn build<'a>(c: &Cmdline<'a>) -> Result<Plan<'a>, PlanError> {
     b.mkdir(Data, "/data/system/layers", 0o755, "seed layout: mount points for extra layers")?;
     b.mkdir(Data, "/data/system/migrations", 0o755, "seed layout: migration state")?;
     b.mkdir(Data, "/data/system/lock", 0o755, "seed layout: lock files")?;
+
+    // Phase 8 — overlay. lowerdir may equal the target (checked on 6.1):
+    // the overlay covers the base at the same place.
+    if overlay {
+        b.mount(
+            Overlay,
+            Source::Fixed("overlay"),
+            NEWROOT,
+            FsType::Fixed("overlay"),
+            0,
+            &[b"lowerdir=/mnt/newroot,upperdir=/data/system/upper,workdir=/data/system/work"],
+            "the new root: base read-only below, tmpfs above",
+        )?;
+    }
+
+    // (Phase `validate` runs here, in init: the real init must exist before
+    // the state device is touched.)
+
+    // Phase `state` — the persistent device is mounted only now, after
+    // everything that can fail without it has succeeded, so a failed boot
+    // never writes to it (mounting ext4 read-write alone updates its
+    // superblock). The seed mounts it before the overlay; nothing in the
+    // overlay depends on it.
     match state {
         StateSource::Device(_) => {
             let o = mountopt::split(c.stateflags.unwrap_or(b"")).map_err(PlanError::StateFlags)?;
@@ -329,7 +379,7 @@ pub fn build<'a>(c: &Cmdline<'a>) -> Result<Plan<'a>, PlanError> {
                 None => FsType::ProbedState,
             };
             b.mount(
-                Data,
+                State,
                 Source::State,
                 STATE,
                 fstype,
@@ -340,7 +390,7 @@ pub fn build<'a>(c: &Cmdline<'a>) -> Result<Plan<'a>, PlanError> {
         }
         StateSource::Tmpfs => {
             b.mount(
-                Data,
+                State,
                 Source::Fixed("tmpfs"),
                 STATE,
                 FsType::Fixed("tmpfs"),
@@ -350,19 +400,7 @@ pub fn build<'a>(c: &Cmdline<'a>) -> Result<Plan<'a>, PlanError> {
             )?;
         }
     }
-    b.mkdir(Data, "/data/state/home", 0o755, "persistent home directories (made once, on first boot)")?;
-
-    // Phase 8 — overlay. lowerdir may equal the target (checked on 6.1):
-    // the overlay covers the base at the same place.
-    b.mount(
-        Overlay,
-        Source::Fixed("overlay"),
-        NEWROOT,
-        FsType::Fixed("overlay"),
-        0,
-        &[b"lowerdir=/mnt/newroot,upperdir=/data/system/upper,workdir=/data/system/work"],
-        "the new root: base read-only below, tmpfs above",
-    )?;
+    b.mkdir(State, "/data/state/home", 0o755, "persistent home directories (made once, on first boot)")?;
 
     // Phase 9 — system mounts in the new root, in the seed's order.
     b.mkdir(System, "/mnt/newroot/run", 0o755, "made in the upper layer if the base lacks it")?;
@@ -598,8 +636,8 @@ mod tests {
                 &*std::format!("mount /dev/vda /mnt/newroot ext4 {ro_noatime:#x} errors=remount-ro"),
                 "mount tmpfs /data tmpfs 0x6 mode=0755",
                 "mount tmpfs /data/system tmpfs 0x0 size=512M,mode=0755",
-                "mount /dev/vdb /data/state ext4 0x0 ",
                 "mount overlay /mnt/newroot overlay 0x0 lowerdir=/mnt/newroot,upperdir=/data/system/upper,workdir=/data/system/work",
+                "mount /dev/vdb /data/state ext4 0x0 ",
                 "mount tmpfs /mnt/newroot/run tmpfs 0x6 mode=0755",
                 "mount /dev /mnt/newroot/dev  0x5000 ",
                 "mount  /mnt/newroot/dev  0x84000 ",

@@ -47,12 +47,18 @@
 //! @probe kmsg overinit: …                      (every kmsg record starting "overinit:")
 //! @probe mount 22 1 0:21 / / rw,relatime - overlay overlay rw,lowerdir=…   (raw mountinfo)
 //! @probe meminfo MemTotal 492512               (also MemFree, MemAvailable; kB)
-//! @probe file /home/marker 3f0c…|ABSENT|ERROR EACCES …
+//! @probe file /home/marker 3f0c…|ABSENT|ERROR Permission denied (os error 13)
 //! @probe wrote /home/marker 3f0c…
 //! @probe check NAME PASS|FAIL detail           (endstate also has endstate.* sub-checks)
 //! @probe panic …                               (the probe itself panicked)
-//! @probe end
+//! @probe end 3 checks, 0 failed
+//! @probe hold staying alive (probe.hold=1)   (only with probe.hold)
 //! ```
+//!
+//! `endstate` reports one `endstate.NAME` check per requirement of DESIGN §2
+//! (`root overlay_dirs upper_work_dev run dev proc sys cgroup home data
+//! data_system data_state tmp no_oldroot`), then `endstate` itself (PASS
+//! when all hold). `unshare` does what `unshare -U -r true` does, in a child.
 //!
 //! Checks that cannot run (no `/proc/self/mountinfo`, no `/dev/kmsg`, a failed
 //! write) are reported as `@probe check … FAIL`, so one rule on the host —

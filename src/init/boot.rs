@@ -1,21 +1,37 @@
-//! The boot, phase by phase (DESIGN §1). Each phase is a call; the mount
-//! phases run the plan built from the command line.
+//! The boot, phase by phase (DESIGN §1). `run` drives the phases in order;
+//! each phase is one call that either succeeds or returns the error line to
+//! print. On failure the policy decides: the emergency shell (then one retry
+//! of the failed phase), reboot, poweroff or halt.
 
 use crate::devices::{self, Device};
-use crate::fail::{self, Fatal, Policy};
+use crate::fail::{self, Fatal};
 use crate::log;
 use crate::switch;
 use crate::sys::{self, CVec};
-use overinit::cmdline::{Cmdline, ProblemKind};
+use overinit::cmdline::{Cmdline, OnError, OverlayMode, ProblemKind};
 use overinit::layout;
 use overinit::plan::{self, Found, Op, Phase, Plan, StateSource};
 use rustix::io::Errno;
 use rustix::mount::MountFlags;
 
 /// Longest command line we read (the kernel's COMMAND_LINE_SIZE is 2048 on
-/// x86 and 4096 on arm64; room for both, plus the image config).
+/// x86 and 4096 on arm64), and longest image config.
 const CMDLINE_MAX: usize = 4096;
 const CONFIG_MAX: usize = 4096;
+
+/// The phases `run` drives once the command line is known, in order.
+const PHASES: [Phase; 10] = [
+    Phase::Modules,
+    Phase::Devices,
+    Phase::Base,
+    Phase::Data,
+    Phase::Overlay,
+    Phase::Validate,
+    Phase::State,
+    Phase::System,
+    Phase::Switch,
+    Phase::Exec,
+];
 
 /// Microseconds spent per phase (debug timing and the summary line).
 struct Clock {
@@ -32,15 +48,31 @@ impl Clock {
     }
 }
 
+/// Everything the phases share.
+struct Boot<'a> {
+    c: Cmdline<'a>,
+    plan: Plan<'a>,
+    argv: CVec,
+    envp: CVec,
+    modules: u32,
+    root: Option<Device>,
+    state: Option<Device>,
+    /// The overlay was skipped (`overinit.overlay=off`, or `try` without it).
+    no_overlay: bool,
+    init: Option<&'a [u8]>,
+    removed: u64,
+    clock: Clock,
+}
+
 /// Run the boot. Never returns: ends in execve or in the failure policy.
 pub fn run(argv: CVec, envp: CVec) -> ! {
     let t0 = sys::now_us();
     let mut clock = Clock { start: t0, last: t0, per_phase: [0; Phase::ALL.len()] };
-    let mut policy = Policy::Halt;
 
-    // Phase 2 — before any other mount (see switch::rootfs_fix).
+    // Phase 2 — before any other mount (see switch::rootfs_fix). Until the
+    // command line is read, the policy is the default one.
     if let Err(f) = switch::rootfs_fix() {
-        fail::die(&f, policy);
+        early_failure(&f, &envp);
     }
     clock.lap(Phase::RootfsFix);
 
@@ -53,7 +85,7 @@ pub fn run(argv: CVec, envp: CVec) -> ! {
     ];
     for (fstype, target, flags, data) in early {
         if let Err(f) = switch::early_mount(fstype, target, flags, data) {
-            fail::die(&f, policy);
+            early_failure(&f, &envp);
         }
     }
     log::open_kmsg();
@@ -65,118 +97,237 @@ pub fn run(argv: CVec, envp: CVec) -> ! {
     let config = sys::read_file(layout::CONFIG, &mut cfgbuf).unwrap_or(b"");
     let cmdline = match sys::read_file("/proc/cmdline", &mut cmdbuf) {
         Ok(c) => c,
-        Err(e) => fail::die(&Fatal::new(Phase::Cmdline, "read", b"/proc/cmdline", e), policy),
+        Err(e) => early_failure(&Fatal::new(Phase::Cmdline, "read", b"/proc/cmdline", e), &envp),
     };
     let mut c = Cmdline::parse(config);
     c.apply(cmdline);
     log::set_quiet(c.quiet);
     log::set_debug(c.debug);
-    policy = match c.panic {
-        Some(n) if n < 0 => Policy::Reboot(0),
-        Some(n) if n > 0 => Policy::Reboot(n as u32),
-        _ => Policy::Halt,
-    };
-    report_problems(&c, policy);
+    if let Err(f) = check_cmdline(&c) {
+        fail_with_policy(&f, &c, &envp);
+    }
     let plan = match plan::build(&c) {
         Ok(p) => p,
-        Err(e) => {
-            let (what, why) = e.describe();
-            let mut f = Fatal::msg(Phase::Cmdline, "parse", what.as_bytes(), why);
-            if e == plan::PlanError::NoRoot {
-                f.action = "find";
-                f.hint = Some("add root=/dev/NAME, root=UUID=… or root=LABEL=… to the kernel command line");
-            }
-            fail::die(&f, policy)
-        }
+        Err(e) => fail_with_policy(&plan_fatal(e), &c, &envp),
     };
     clock.lap(Phase::Cmdline);
 
-    // Phase 4 — modules.
-    let modules = match crate::modules::load_all() {
-        Ok(n) => n,
-        Err(f) => fail::die(&f, policy),
+    let mut b = Boot {
+        c,
+        plan,
+        argv,
+        envp,
+        modules: 0,
+        root: None,
+        state: None,
+        no_overlay: false,
+        init: None,
+        removed: 0,
+        clock,
     };
-    clock.lap(Phase::Modules);
-
-    // Phase 5 — devices.
-    let timeout_s =
-        if c.rootwait { None } else { Some(c.rootdelay.or(c.timeout).unwrap_or(devices::DEFAULT_TIMEOUT_S)) };
-    let deadline = timeout_s.map(|s| sys::now_us() + u64::from(s) * 1_000_000);
-    let root = find(&plan, "wait for root device", plan.root, deadline, c.rootfstype.is_none(), policy);
-    let state = match plan.state {
-        StateSource::Device(spec) => {
-            Some(find(&plan, "wait for state device", spec, deadline, c.statefstype.is_none(), policy))
+    for phase in PHASES {
+        if b.c.break_before == Some(phase) {
+            if fail::have_shell() {
+                fail::shell(phase.name(), &b.envp);
+            } else {
+                log::warn().s("overinit.break=").s(phase.name()).s(": the image has no /bin/sh; going on").emit();
+            }
+            b.clock.last = sys::now_us();
         }
-        StateSource::Tmpfs => None,
-    };
-    clock.lap(Phase::Devices);
-
-    // Phases 6–9 — the plan.
-    let found = Found {
-        root_dev: &root.path,
-        root_fstype: &root.fstype,
-        state_dev: state.as_ref().map_or(&b""[..], |d| &d.path),
-        state_fstype: state.as_ref().map_or(&b""[..], |d| &d.fstype),
-    };
-    for phase in [Phase::Base, Phase::Data, Phase::Overlay, Phase::System] {
-        if let Err(failure) = plan::execute(&plan, phase, &found, &mut sys::Real) {
-            fail::die(&step_fatal(&plan, &found, failure), policy);
+        if let Err(f) = b.phase(phase) {
+            match fail::resolve(b.c.on_error, b.c.panic) {
+                OnError::Shell => {
+                    f.report();
+                    fail::shell("after the error above", &b.envp);
+                    if let Err(again) = b.phase(phase) {
+                        fail::die(&again, fail::from_panic(b.c.panic));
+                    }
+                }
+                policy => fail::die(&f, policy),
+            }
         }
-        clock.lap(phase);
+        b.clock.lap(phase);
     }
-
-    // Phase 10 — validate before anything irreversible.
-    let init = match switch::find_init(c.init) {
-        Ok(p) => p,
-        Err(f) => fail::die(&f, policy),
-    };
-    clock.lap(Phase::Validate);
-
-    // Phase 11 — switch.
-    let removed = match switch::switch_root() {
-        Ok(n) => n,
-        Err(f) => fail::die(&f, policy),
-    };
-    clock.lap(Phase::Switch);
-
-    summary(&clock, &root, state.as_ref(), &c, modules, removed, init);
-
-    // Phase 12 — exec. Returns only on failure; the initramfs is gone by
-    // now, so the only way on is the policy.
-    let f = switch::exec(init, &argv, &envp);
-    fail::die(&f, policy)
+    unreachable_exec()
 }
 
-fn find(
-    plan: &Plan<'_>,
-    what: &'static str,
-    spec: &[u8],
-    deadline: Option<u64>,
-    need_type: bool,
-    policy: Policy,
-) -> Device {
-    let _ = plan;
-    match devices::find(what, spec, deadline) {
-        Ok(d) if need_type && d.fstype.is_empty() => {
-            let f = Fatal::msg(Phase::Devices, "identify filesystem on", &d.path, "unknown superblock")
-                .with_hint("give rootfstype= (or overinit.statefstype=)");
-            fail::die(&f, policy)
+/// The exec phase returns only errors; this is never reached.
+fn unreachable_exec() -> ! {
+    fail::die(&Fatal::msg(Phase::Exec, "execve", b"init", "returned"), OnError::Halt)
+}
+
+/// A failure before the command line is known: the default policy (a shell
+/// if the image has one, else halt).
+fn early_failure(f: &Fatal, envp: &CVec) -> ! {
+    match fail::resolve(None, None) {
+        OnError::Shell => {
+            f.report();
+            fail::shell("after the error above", envp);
+            fail::die(f, OnError::Halt)
         }
-        Ok(d) => d,
-        Err(f) => fail::die(&f, policy),
+        policy => fail::die(f, policy),
     }
 }
 
-/// The error line for a failed plan step: `mount SOURCE on TARGET: ERRNO`.
+/// A failure with the command line known but no phase to retry.
+fn fail_with_policy(f: &Fatal, c: &Cmdline<'_>, envp: &CVec) -> ! {
+    match fail::resolve(c.on_error, c.panic) {
+        OnError::Shell => {
+            f.report();
+            fail::shell("after the error above", envp);
+            fail::die(f, fail::from_panic(c.panic))
+        }
+        policy => fail::die(f, policy),
+    }
+}
+
+impl<'a> Boot<'a> {
+    fn phase(&mut self, phase: Phase) -> Result<(), Fatal> {
+        match phase {
+            Phase::Modules => {
+                self.modules = crate::modules::load_all()?;
+                Ok(())
+            }
+            Phase::Devices => self.devices(),
+            Phase::Overlay => self.overlay(),
+            Phase::Validate => {
+                self.init = Some(switch::find_init(self.c.init)?);
+                Ok(())
+            }
+            Phase::Switch => {
+                self.removed = switch::switch_root()?;
+                self.summary();
+                Ok(())
+            }
+            Phase::Exec => {
+                let init = self.init.unwrap_or(b"/sbin/init");
+                Err(switch::exec(init, &self.argv, &self.envp))
+            }
+            _ => self.steps(phase),
+        }
+    }
+
+    fn found(&self) -> Found<'_> {
+        fn dev(d: &Option<Device>) -> (&[u8], &[u8]) {
+            d.as_ref().map_or((&b""[..], &b""[..]), |d| (&d.path[..], &d.fstype[..]))
+        }
+        let (root_dev, root_fstype) = dev(&self.root);
+        let (state_dev, state_fstype) = dev(&self.state);
+        Found { root_dev, root_fstype, state_dev, state_fstype }
+    }
+
+    /// Run the plan's steps of one phase.
+    fn steps(&mut self, phase: Phase) -> Result<(), Fatal> {
+        let found = self.found();
+        plan::execute(&self.plan, phase, &found, &mut sys::Real)
+            .map_err(|failure| step_fatal(&self.plan, &found, failure))
+    }
+
+    fn overlay(&mut self) -> Result<(), Fatal> {
+        if self.c.overlay == OverlayMode::Off {
+            self.no_overlay = true;
+            return Ok(());
+        }
+        match self.steps(Phase::Overlay) {
+            Err(f) if self.c.overlay == OverlayMode::Try && f.errno == Some(Errno::NODEV) => {
+                log::warn()
+                    .s("overlay: the kernel has no overlayfs (ENODEV): booting the root read-only without an overlay (overinit.overlay=try)")
+                    .emit();
+                self.no_overlay = true;
+                Ok(())
+            }
+            r => r,
+        }
+    }
+
+    fn devices(&mut self) -> Result<(), Fatal> {
+        let c = &self.c;
+        let timeout_s =
+            if c.rootwait { None } else { Some(c.rootdelay.or(c.timeout).unwrap_or(devices::DEFAULT_TIMEOUT_S)) };
+        let deadline = timeout_s.map(|s| sys::now_us() + u64::from(s) * 1_000_000);
+        let root = devices::find("wait for root device", self.plan.root, deadline)?;
+        if c.rootfstype.is_none() && root.fstype.is_empty() {
+            return Err(Fatal::msg(Phase::Devices, "identify filesystem on", &root.path, "no known superblock")
+                .with_hint("give rootfstype="));
+        }
+        self.root = Some(root);
+        if let StateSource::Device(spec) = self.plan.state {
+            match devices::find("wait for state device", spec, deadline) {
+                Ok(d) if c.statefstype.is_none() && d.fstype.is_empty() => {
+                    return Err(Fatal::msg(Phase::Devices, "identify filesystem on", &d.path, "no known superblock")
+                        .with_hint("give overinit.statefstype="));
+                }
+                Ok(d) => self.state = Some(d),
+                Err(f) if c.state_nofail => {
+                    f.report();
+                    log::warn()
+                        .s("STATE DEVICE MISSING: booting with an EMPTY tmpfs state; nothing written to /home will be kept (overinit.state.nofail)")
+                        .emit();
+                    self.plan = plan::build_for(&self.c, StateSource::Tmpfs).map_err(plan_fatal)?;
+                }
+                Err(f) => {
+                    return Err(f.with_hint(
+                        "a configured state device must appear: booting without it would hide /home (overinit.state.nofail boots with an empty state)",
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn summary(&self) {
+        let total = sys::now_us() - self.clock.start;
+        if log::debug_enabled() {
+            let mut l = log::debug();
+            l.s("timing:");
+            for phase in Phase::ALL {
+                let us = self.clock.per_phase[phase as usize];
+                if us > 0 {
+                    l.s(" ").s(phase.name()).s("=").n(us / 1000).s(".").n((us % 1000) / 100);
+                }
+            }
+            l.s(" ms").emit();
+        }
+        let mut l = log::info();
+        l.s(layout::VERSION).s(": root ");
+        if let Some(r) = &self.root {
+            l.b(&r.path).s(" (").b(&r.fstype).s(")");
+        }
+        if self.no_overlay {
+            l.s(" without overlay");
+        } else {
+            l.s(" under a ").b(self.c.size.unwrap_or(plan::DEFAULT_SIZE)).s(" tmpfs overlay");
+        }
+        l.s("; state ");
+        match &self.state {
+            Some(d) => l.b(&d.path).s(" (").b(&d.fstype).s(")"),
+            None => l.s("tmpfs (nothing persists)"),
+        };
+        l.s("; ").n(u64::from(self.modules)).s(" modules; freed ").n(self.removed).s(" initramfs entries; exec ");
+        l.b(self.init.unwrap_or(b"?")).s("; ").ms(total).emit();
+    }
+}
+
+fn plan_fatal(e: plan::PlanError) -> Fatal {
+    let (what, why) = e.describe();
+    let mut f = Fatal::msg(Phase::Cmdline, "parse", what.as_bytes(), why);
+    if e == plan::PlanError::NoRoot {
+        f.action = "find";
+        f.hint = Some("add root=/dev/NAME, root=UUID=… or root=LABEL=… to the kernel command line");
+    }
+    f
+}
+
+/// The error line for a failed plan step: `mount SOURCE (TYPE) on TARGET: ERRNO`.
 fn step_fatal(plan: &Plan<'_>, found: &Found<'_>, failure: plan::StepFailure) -> Fatal {
     let step = &plan.steps[failure.index];
     let errno = Errno::from_raw_os_error(failure.errno);
     let mut f = match &step.op {
         Op::Mount { .. } => {
             let (src, fstype) = plan::resolve(step, found);
-            let mut f =
-                Fatal::new(step.phase, step.action(), if fstype == b"overlay" { b"overlay" } else { src }, errno);
-            if !fstype.is_empty() && fstype != b"overlay" {
+            let overlay = fstype == b"overlay";
+            let mut f = Fatal::new(step.phase, step.action(), if overlay { b"overlay" } else { src }, errno);
+            if !fstype.is_empty() && !overlay {
                 f.push(b" (").push(fstype).push(b")");
             }
             f.push(b" on ").push(step.target.as_bytes());
@@ -188,59 +339,27 @@ fn step_fatal(plan: &Plan<'_>, found: &Found<'_>, failure: plan::StepFailure) ->
     f
 }
 
-fn report_problems(c: &Cmdline<'_>, policy: Policy) {
+/// Bad values of our own keys stop the boot; unknown keys get one warning.
+fn check_cmdline(c: &Cmdline<'_>) -> Result<(), Fatal> {
     if let Some(p) = c.first_fatal() {
         let mut f = Fatal::msg(Phase::Cmdline, "parse", p.key, p.what());
         if !p.value.is_empty() {
             f.push(b"=").push(p.value);
         }
         f.hint = Some("see the README's parameter table");
-        fail::die(&f, policy);
+        return Err(f);
     }
     if c.problem_count > 0 {
         // One line for all of them: /dev/kmsg rate-limits userspace writers.
         let mut l = log::warn();
         l.s("cmdline: ignoring ").n(c.problem_count as u64).s(" unknown overinit parameter(s):");
-        for p in &c.problems {
-            if p.kind == ProblemKind::UnknownKey {
-                l.s(" ").b(p.key);
-            }
+        for p in c.problems.iter().filter(|p| p.kind == ProblemKind::UnknownKey) {
+            l.s(" ").b(p.key);
         }
         if c.problem_count > c.problems.len() {
             l.s(" …");
         }
         l.emit();
     }
-}
-
-fn summary(
-    clock: &Clock,
-    root: &Device,
-    state: Option<&Device>,
-    c: &Cmdline<'_>,
-    modules: u32,
-    removed: u64,
-    init: &[u8],
-) {
-    let total = sys::now_us() - clock.start;
-    if log::debug_enabled() {
-        let mut l = log::debug();
-        l.s("timing:");
-        for phase in Phase::ALL {
-            let us = clock.per_phase[phase as usize];
-            if us > 0 {
-                l.s(" ").s(phase.name()).s("=").n(us / 1000).s(".").n((us % 1000) / 100);
-            }
-        }
-        l.s(" ms").emit();
-    }
-    let mut l = log::info();
-    l.s(layout::VERSION).s(": root ").b(&root.path).s(" (").b(&root.fstype).s(") under a ");
-    l.b(c.size.unwrap_or(plan::DEFAULT_SIZE)).s(" tmpfs overlay; state ");
-    match state {
-        Some(d) => l.b(&d.path).s(" (").b(&d.fstype).s(")"),
-        None => l.s("tmpfs (nothing persists)"),
-    };
-    l.s("; ").n(u64::from(modules)).s(" modules; freed ").n(removed).s(" initramfs entries; exec ").b(init);
-    l.s("; ").ms(total).emit();
+    Ok(())
 }

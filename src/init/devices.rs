@@ -3,11 +3,11 @@
 //! read from the superblocks ourselves (no udev, no blkid).
 
 use crate::fail::Fatal;
-use crate::shim::DevSpec;
-use crate::shim::{self as superblock, FsInfo};
 use crate::sys;
 use heapless::Vec;
+use overinit::devspec::DevSpec;
 use overinit::plan::Phase;
+use overinit::superblock::{self, FsInfo};
 use rustix::fs::FileType;
 use rustix::io::Errno;
 
@@ -20,6 +20,48 @@ pub struct Device {
 /// Default seconds to wait for a device when neither `rootwait` nor
 /// `rootdelay=` nor `overinit.timeout=` says otherwise.
 pub const DEFAULT_TIMEOUT_S: u32 = 10;
+
+/// The detail of a device timeout (the error report lists what was seen).
+pub const NOT_FOUND: &str =
+    "not found before the timeout (rootwait waits forever, rootdelay=/overinit.timeout= set the limit)";
+
+/// After a timeout: one line per block device seen, with what its
+/// superblock says, so a wrong UUID/LABEL is easy to spot.
+pub fn list_seen() {
+    let Ok(dirfd) = sys::open_dir(b"/sys/class/block") else { return };
+    let mut sb = [0u8; superblock::PROBE_BYTES];
+    let mut any = false;
+    let _ = sys::each_entry(&dirfd, |name, _| {
+        any = true;
+        let mut l = crate::log::warn();
+        l.s("seen: ").b(name);
+        let mut p: Vec<u8, 96> = Vec::new();
+        let _ = p.extend_from_slice(b"/sys/class/block/");
+        let _ = p.extend_from_slice(name);
+        let _ = p.extend_from_slice(b"/size");
+        let mut buf = [0u8; 24];
+        let sectors = core::str::from_utf8(&p)
+            .ok()
+            .and_then(|p| sys::read_file(p, &mut buf).ok())
+            .and_then(|t| overinit::cmdline::parse_u32(t.strip_suffix(b"\n").unwrap_or(t)));
+        if let Some(s) = sectors {
+            l.s(" ").n(u64::from(s) / 2048).s(" MiB");
+        }
+        match path_of(name).and_then(|path| probe(&path, &mut sb)) {
+            Some(info) => {
+                l.s(" ").s(info.fstype).s(" UUID=").s(&info.uuid).s(" LABEL=").b(&info.label);
+            }
+            None => {
+                l.s(" (no known filesystem)");
+            }
+        }
+        l.emit();
+        true
+    });
+    if !any {
+        crate::log::warn().s("seen: no block devices at all").emit();
+    }
+}
 
 /// How often the block devices are rescanned while waiting.
 const POLL_MS: u64 = 5;
@@ -37,9 +79,9 @@ pub fn find(what: &'static str, spec: &[u8], deadline_us: Option<u64>) -> Result
             return Ok(dev);
         }
         if deadline_us.is_some_and(|d| sys::now_us() >= d) {
-            let mut f = Fatal::msg(Phase::Devices, what, spec, "not found");
-            f.errno = Some(Errno::TIMEDOUT);
-            f.hint = Some("is its driver module in the image? (overinit pack --module …)");
+            let mut f = Fatal::msg(Phase::Devices, what, spec, NOT_FOUND);
+            f.hint =
+                Some("is its driver module in the image? (overinit pack --module …); the block devices seen follow");
             return Err(f);
         }
         sys::sleep_ms(POLL_MS);

@@ -2,8 +2,9 @@
 //! then the failure policy. PID 1 never exits.
 
 use crate::log;
-use crate::sys;
+use crate::sys::{self, CVec};
 use heapless::Vec;
+use overinit::cmdline::OnError;
 use overinit::plan::Phase;
 use rustix::io::Errno;
 
@@ -62,36 +63,87 @@ impl Fatal {
             l.s(" — ").s(h);
         }
         l.emit();
-    }
-}
-
-/// What to do after a fatal error.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Policy {
-    /// Reboot after this many seconds (kernel `panic=N`, N > 0; 0 = at once).
-    Reboot(u32),
-    /// Stop and repeat the error every 30 s.
-    Halt,
-}
-
-/// Report the error and follow the policy. Never returns.
-pub fn die(f: &Fatal, policy: Policy) -> ! {
-    f.report();
-    // Nothing is written on this path: the state device, if mounted, only
-    // loses its page cache; flush what the kernel already has and move on.
-    rustix::fs::sync();
-    match policy {
-        Policy::Reboot(secs) => {
-            if secs > 0 {
-                log::error().s("rebooting in ").n(u64::from(secs)).s(" s (panic=").n(u64::from(secs)).s(")").emit();
-                sys::sleep_ms(u64::from(secs) * 1000);
-            }
-            let _ = rustix::system::reboot(rustix::system::RebootCommand::Restart);
+        if self.phase == Phase::Devices && self.detail == Some(crate::devices::NOT_FOUND) {
+            crate::devices::list_seen();
         }
-        Policy::Halt => {}
     }
-    // Halt: PID 1 must not exit ("Attempted to kill init" would hide the
-    // error). Repeat the line so a console attached later still sees it.
+}
+
+/// The emergency shell, when the image has one.
+pub const SHELL: &CStrLit = c"/bin/sh";
+type CStrLit = core::ffi::CStr;
+
+/// Whether the image (still) has an executable shell.
+pub fn have_shell() -> bool {
+    rustix::fs::access(SHELL, rustix::fs::Access::EXEC_OK).is_ok()
+}
+
+/// The policy after a failure, resolved from `overinit.on_error=`, the
+/// kernel's `panic=` and what the image holds (DESIGN §5).
+pub fn resolve(on_error: Option<OnError>, panic: Option<i32>) -> OnError {
+    match on_error {
+        Some(OnError::Shell) if !have_shell() => from_panic(panic),
+        Some(p) => p,
+        None if have_shell() => OnError::Shell,
+        None => from_panic(panic),
+    }
+}
+
+/// Without a shell: `panic=N` reboots after N s (N < 0: at once); else halt.
+pub fn from_panic(panic: Option<i32>) -> OnError {
+    match panic {
+        Some(n) if n < 0 => OnError::Reboot(0),
+        Some(n) if n > 0 => OnError::Reboot(n as u32),
+        _ => OnError::Halt,
+    }
+}
+
+/// Run the emergency shell on the console and wait for it.
+pub fn shell(why: &str, envp: &CVec) {
+    log::warn().s("starting /bin/sh on the console (").s(why).s("); exit it to continue").emit();
+    let argv = [c"sh".as_ptr(), core::ptr::null()];
+    let env = envp.with_extra(c"PS1=(overinit) # ");
+    if let Err(e) = sys::run_on_console(SHELL, &argv, &env) {
+        log::error().s("shell: fork /bin/sh: ").errno(e.raw_os_error()).emit();
+    }
+}
+
+/// Make sure nothing more reaches the state device: remount it read-only
+/// (the whole superblock, so the /home bind follows) and flush.
+fn protect_state() {
+    let _ = sys::mount(
+        b"",
+        overinit::plan::STATE,
+        b"",
+        overinit::mountopt::ms::REMOUNT | overinit::mountopt::ms::RDONLY,
+        b"",
+    );
+    rustix::fs::sync();
+}
+
+/// Report the error and follow a policy that does not involve the shell
+/// (the caller ran it already, or there is none). Never returns.
+pub fn die(f: &Fatal, policy: OnError) -> ! {
+    f.report();
+    protect_state();
+    let (cmd, secs, word) = match policy {
+        OnError::Reboot(s) => (Some(rustix::system::RebootCommand::Restart), s, "rebooting"),
+        OnError::Poweroff(s) => (Some(rustix::system::RebootCommand::PowerOff), s, "powering off"),
+        OnError::Halt | OnError::Shell => (None, 0, "halted"),
+    };
+    if let Some(cmd) = cmd {
+        let mut l = log::error();
+        l.s(word);
+        if secs > 0 {
+            l.s(" in ").n(u64::from(secs)).s(" s");
+        }
+        l.emit();
+        sys::sleep_ms(u64::from(secs) * 1000);
+        let _ = rustix::system::reboot(cmd);
+    }
+    log::error().s("halted: PID 1 stays; the error repeats every 30 s").emit();
+    // PID 1 must not exit ("Attempted to kill init" would hide the error).
+    // Repeat the line so a console attached later still sees it.
     loop {
         sys::sleep_ms(30_000);
         f.report();

@@ -109,14 +109,6 @@ impl Line {
         self.b(&digits[i..])
     }
 
-    /// Append a signed number.
-    pub fn i(&mut self, v: i64) -> &mut Self {
-        if v < 0 {
-            self.s("-");
-        }
-        self.n(v.unsigned_abs())
-    }
-
     /// Append milliseconds with one decimal from microseconds.
     pub fn ms(&mut self, us: u64) -> &mut Self {
         self.n(us / 1000).s(".").n((us % 1000) / 100).s(" ms")
@@ -186,11 +178,6 @@ fn console_loglevel_cached() -> u8 {
     let l = console_loglevel();
     LOGLEVEL.store(i32::from(l), Ordering::Relaxed);
     l
-}
-
-/// Forget the cached console loglevel (after /proc is mounted).
-pub fn refresh() {
-    LOGLEVEL.store(-1, Ordering::Relaxed);
 }
 
 pub fn error() -> Line {

@@ -8,7 +8,6 @@ mod devices;
 mod fail;
 mod log;
 mod modules;
-mod shim;
 mod switch;
 mod sys;
 
@@ -24,7 +23,7 @@ extern "C" {}
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     let f = fail::Fatal::msg(overinit::plan::Phase::Guard, "run", b"init", "internal error (panic)");
-    fail::die(&f, fail::Policy::Halt)
+    fail::die(&f, fail::resolve(None, None))
 }
 
 const USAGE: &[u8] = b"overinit init: PID 1 for the initramfs (run by the kernel as /init).\n\

@@ -46,17 +46,13 @@ impl CVec {
         v
     }
 
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Entry `i` as a C string.
-    pub fn get(&self, i: usize) -> Option<&'static CStr> {
-        let p = *self.ptrs[..self.len].get(i)?;
-        // SAFETY: every stored pointer came from the kernel-provided array
-        // (see from_raw) and points to a NUL-terminated string that is never
-        // freed while the process runs.
-        Some(unsafe { CStr::from_ptr(p) })
+    /// Append one entry (dropped if full: the kernel's limits leave room).
+    pub fn with_extra(mut self, extra: &'static CStr) -> Self {
+        if self.len < MAX_VEC - 1 {
+            self.ptrs[self.len] = extra.as_ptr();
+            self.len += 1;
+        }
+        self
     }
 
     /// Replace entry 0 (argv[0] becomes the real init's path). The copy
@@ -162,7 +158,11 @@ pub fn open_ro(path: &[u8]) -> Result<OwnedFd, Errno> {
 /// Milliseconds on CLOCK_MONOTONIC (same clock as the kernel log, minus
 /// suspend time, which cannot happen in the initramfs).
 pub fn now_us() -> u64 {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    // musl's clock_gettime (vDSO) is linked anyway; rustix's own vDSO
+    // parser would add ~2 KiB for the same thing.
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes one timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
     (t.tv_sec as u64).saturating_mul(1_000_000) + (t.tv_nsec as u64) / 1000
 }
 
@@ -228,4 +228,48 @@ pub fn each_entry<Fd: AsFd>(fd: Fd, mut f: impl FnMut(&[u8], rustix::fs::FileTyp
 /// Open a directory for reading entries or as an `*at` base.
 pub fn open_dir(path: &[u8]) -> Result<OwnedFd, Errno> {
     rustix::fs::open(path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+}
+
+/// Run `path` as a child on the console with a controlling terminal, wait
+/// for it to exit, and return its wait status (or the errno of fork).
+/// Used for the emergency shell; PID 1 stays in the parent.
+pub fn run_on_console(path: &CStr, argv: &[*const c_char], envp: &CVec) -> Result<i32, Errno> {
+    // SAFETY: init is single-threaded, so fork's child may call any
+    // async-signal-safe function; it only calls setsid/open/ioctl/dup2/
+    // execve/_exit with valid NUL-terminated strings and NULL-terminated
+    // arrays (argv is built by the caller with a final NULL).
+    // A raw clone(SIGCHLD) is fork without musl's fork machinery (atfork
+    // handlers, locks: ~2 KiB we do not need in a single-threaded PID 1). All
+    // other arguments are 0, so the per-architecture argument order of
+    // clone does not matter.
+    let pid = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_long, 0, 0, 0, 0) } as i32;
+    if pid < 0 {
+        return Err(Errno::from_raw_os_error(errno()));
+    }
+    if pid == 0 {
+        // SAFETY: see above; the child never returns from this block.
+        unsafe {
+            libc::setsid();
+            let fd = libc::open(c"/dev/console".as_ptr(), libc::O_RDWR);
+            if fd >= 0 {
+                libc::ioctl(fd, libc::TIOCSCTTY, 1);
+                libc::dup2(fd, 0);
+                libc::dup2(fd, 1);
+                libc::dup2(fd, 2);
+                if fd > 2 {
+                    libc::close(fd);
+                }
+            }
+            libc::execve(path.as_ptr(), argv.as_ptr(), envp.ptrs.as_ptr());
+            libc::_exit(127);
+        }
+    }
+    // Reap until our child is gone (other orphans may be reaped on the way).
+    loop {
+        match rustix::process::waitpid(None, rustix::process::WaitOptions::empty()) {
+            Ok(Some((p, status))) if p.as_raw_nonzero().get() == pid => return Ok(status.as_raw() as i32),
+            Ok(_) | Err(Errno::INTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
 }

@@ -6,6 +6,7 @@
 # known-good sequence on the real kernel, so a failure with overinit is
 # overinit's. Not a product: no error policy, no rootfs emptying, root and
 # state by device path only (root=/dev/vda overinit.state=/dev/vdb).
+# The image carries busybox as /bin/busybox; the root disk carries its own.
 bb=/bin/busybox
 
 die() {
@@ -73,6 +74,12 @@ mnt --make-rslave $r/sys/fs/cgroup
 mnt --rbind /data/state/home $r/home
 mnt --rbind /data $r/data
 mnt -t tmpfs -o mode=1777,nosuid,nodev tmpfs $r/tmp
+
+# reference.switch=chroot: the wrong switch (chroot only) for the
+# rig_chroot scenario, which proves the probe's unshare check catches it.
+case " $(cat /proc/cmdline) " in
+*" reference.switch=chroot "*) exec $bb chroot $r /sbin/init ;;
+esac
 
 cd $r || die "cd $r"
 $bb pivot_root . oldroot || die "pivot_root"

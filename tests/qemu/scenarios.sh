@@ -34,6 +34,23 @@ scenario_reference() {
 	check_persist reference "$img"
 }
 
+scenario rig_chroot "rig self-test: a switch by chroot only (no pivot_root) is caught by the unshare check"
+scenario_rig_chroot() {
+	local img root state
+	img=$(image reference "$ROOT/tests/qemu/reference-init.sh" "${MODULE_ARGS[@]}" \
+		--add "$BUSYBOX:/bin/busybox")
+	root=$(root_disk default)
+	state=$(state_disk rig_chroot)
+	# DESIGN §3: chroot without pivot_root leaves the process outside its
+	# mount namespace's root, and unshare(CLONE_NEWUSER) refuses (EPERM).
+	boot rig_chroot "$DEFAULT_ARGS reference.switch=chroot probe.check=unshare,pid1" \
+		"$img" "$root:ro" "$state"
+	expect_no_panic
+	expect_match "end "
+	expect_check pid1
+	expect_check_fail unshare "Operation not permitted"
+}
+
 # --- overinit ----------------------------------------------------------------
 
 scenario endstate "overinit boot: DESIGN §2 end state, unshare -U works, the real init is PID 1"
@@ -41,6 +58,34 @@ scenario_endstate() {
 	local img
 	img=$(overinit_image default)
 	check_endstate endstate "$img"
+}
+
+scenario minimal_root "endstate on a root without /home /run /tmp /data: overinit creates them in the overlay"
+scenario_minimal_root() {
+	local img
+	img=$(overinit_image default)
+	check_endstate minimal_root "$img" minimal
+}
+
+scenario freed "the initramfs is freed: a 32 MiB file in the image costs no MemAvailable after the switch"
+scenario_freed() {
+	local base filler root state1 state2 without with lost
+	base=$(overinit_image default)
+	filler=$(filler_file 32)
+	filler=$(overinit_image filler32 --add "$filler:/filler.bin")
+	root=$(root_disk default)
+	state1=$(state_disk freed-base)
+	state2=$(state_disk freed-filler)
+	boot freed-base "$DEFAULT_ARGS" "$base" "$root:ro" "$state1"
+	expect_good_boot
+	without=$(meminfo_kb MemAvailable)
+	boot freed-filler "$DEFAULT_ARGS" "$filler" "$root:ro" "$state2"
+	expect_good_boot
+	with=$(meminfo_kb MemAvailable)
+	[ -n "$without" ] && [ -n "$with" ] || fail "no MemAvailable reported"
+	lost=$(((without - with) / 1024))
+	[ "$lost" -lt 16 ] ||
+		fail "MemAvailable is $lost MiB lower with a 32 MiB file in the image ($with vs $without kB): the old initramfs was not emptied"
 }
 
 scenario persist "two boots on the same disks: a file in /etc is gone, one in /home survives"
@@ -52,10 +97,11 @@ scenario_persist() {
 
 # --- shared bodies -------------------------------------------------------------
 
-# check_endstate NAME IMAGE: one default boot asserting the whole end state.
+# check_endstate NAME IMAGE [ROOT_VARIANT]: one boot asserting the whole
+# end state.
 check_endstate() {
 	local name=$1 img=$2 root state
-	root=$(root_disk default)
+	root=$(root_disk "${3:-default}")
 	state=$(state_disk "$name")
 	boot "$name" "$DEFAULT_ARGS probe.check=endstate,unshare,pid1 probe.size=1048576k" \
 		"$img" "$root:ro" "$state"

@@ -184,6 +184,14 @@ pub fn check(mounts: &[Mount], stat: &dyn Fn(&str) -> Result<Stat, String>, want
     c.push("home", problems, ok);
 
     c.simple("data", "/data", "tmpfs");
+    let data = visible(mounts, "/data");
+    // /data/system and /data/state must hang off the /data the real init sees.
+    let on_data = |m: &Mount| -> Option<String> {
+        match data {
+            Some(d) if m.parent != d.id => Some(format!("{} parent id {} but /data is id {}", m.point, m.parent, d.id)),
+            _ => None,
+        }
+    };
     let mut problems = Vec::new();
     let mut ok = String::new();
     match c.typed("/data/system", "tmpfs") {
@@ -198,6 +206,7 @@ pub fn check(mounts: &[Mount], stat: &dyn Fn(&str) -> Result<Stat, String>, want
                     ));
                 }
             }
+            problems.extend(on_data(m));
             ok = format!("/data/system tmpfs size={}", size.as_deref().unwrap_or("<default>"));
         }
     }
@@ -206,7 +215,7 @@ pub fn check(mounts: &[Mount], stat: &dyn Fn(&str) -> Result<Stat, String>, want
         None => c.push("data_state", vec!["nothing mounted on /data/state".into()], String::new()),
         Some(s) => {
             let d = format!("/data/state {} from {} {}", s.fstype, s.source, dev_str(s.dev()));
-            c.push("data_state", vec![], d)
+            c.push("data_state", on_data(s).into_iter().collect(), d)
         }
     }
     c.tmpfs_with_mode("tmp", "/tmp", 0o1777);
@@ -434,6 +443,14 @@ mod tests {
         let (bad, d) = failures(&without("/data/state"));
         assert_eq!(bad, ["home", "data_state"]);
         assert_eq!(d, "nothing mounted on /data/state to compare /home with");
+    }
+
+    #[test]
+    fn data_children_must_sit_on_data() {
+        let t = edit("39 38 0:22 / /data/system", "39 31 0:22 / /data/system");
+        assert_eq!(failures(&t), (vec!["data_system"], "/data/system parent id 31 but /data is id 38".into()));
+        let t = edit("40 38 254:16 / /data/state", "40 31 254:16 / /data/state");
+        assert_eq!(failures(&t), (vec!["data_state"], "/data/state parent id 31 but /data is id 38".into()));
     }
 
     #[test]

@@ -22,13 +22,14 @@
 # Outputs go to build/: img/ (initramfs images), disks/, logs/NAME.log (serial
 # console of each boot), logs/NAME.probe (its @probe lines).
 #
-# Scenarios live in tests/qemu/scenarios.sh (how to add one: see its top).
+# Scenarios live in tests/qemu/scenarios*.sh (how to add one: see the top of
+# tests/qemu/scenarios.sh).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$ROOT"
 
-BUILD=$ROOT/build
+BUILD=${BUILD_DIR:-$ROOT/build}
 LOGS=$BUILD/logs
 TARGET=x86_64-unknown-linux-musl
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -488,8 +489,12 @@ mount_table() {
 }
 
 # `shellcheck -x qemu-test.sh` follows this too.
-# shellcheck source=tests/qemu/scenarios.sh disable=SC1091
-. "$ROOT/tests/qemu/scenarios.sh"
+# Scenario files, in name order: scenarios.sh (rig, the boot), then one
+# file per area (scenarios-failure.sh, scenarios-devices.sh, ...).
+for f in "$ROOT"/tests/qemu/scenarios*.sh; do
+	# shellcheck disable=SC1090
+	. "$f"
+done
 
 usage() {
 	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"

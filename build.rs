@@ -10,11 +10,17 @@
 use std::{env, fmt::Write as _, fs, path::Path, process::Command};
 
 fn main() {
-    // `init` on musl: drop unwind tables (see initramfs/init.ld).
+    // `init` on musl: drop unwind tables (see initramfs/init.ld). A cc
+    // driver (x86_64: musl-gcc/cc) wants `-Wl,`; rust-lld or ld.lld called
+    // directly (aarch64, .cargo/config.toml) takes the ld option itself.
     if env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("musl") {
         let script = Path::new(&env::var("CARGO_MANIFEST_DIR").unwrap()).join("initramfs/init.ld");
         println!("cargo:rerun-if-changed=initramfs/init.ld");
-        println!("cargo:rustc-link-arg-bin=init=-Wl,-T,{}", script.display());
+        println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
+        let linker = env::var("RUSTC_LINKER").unwrap_or_default();
+        let direct = Path::new(&linker).file_name().is_some_and(|n| n.to_string_lossy().contains("lld"));
+        let arg = if direct { "-T" } else { "-Wl,-T," };
+        println!("cargo:rustc-link-arg-bin=init={arg}{}", script.display());
     }
     let spec_path = "initramfs/layout";
     println!("cargo:rerun-if-changed={spec_path}");

@@ -253,7 +253,8 @@ filler_file() {
 #   DISK     virtio disks in order (vda, vdb, …); a ":ro" suffix attaches
 #            the disk read-only
 # Never fails by itself (a panic or timeout is for the expect_* helpers to
-# judge); sets BOOT_NAME LOG PROBE BOOT_RC BOOT_SECS.
+# judge); sets BOOT_NAME LOG PROBE BOOT_RC BOOT_SECS. `BOOT_TIMEOUT=S boot …`
+# limits this one boot to S seconds instead of TIMEOUT (a halted VM).
 boot() {
 	local name=$1 cmdline=$2 img=$3
 	shift 3
@@ -275,7 +276,7 @@ boot() {
 	PROBE=$LOGS/$name.probe
 	BOOT_RC=0
 	local t0=$EPOCHREALTIME
-	timeout -k 5 "$TIMEOUT" qemu-system-x86_64 \
+	timeout -k 5 "${BOOT_TIMEOUT:-$TIMEOUT}" qemu-system-x86_64 \
 		-machine "$MACHINE" -accel "$ACCEL" -m "$MEM" -smp 1 \
 		-nographic -monitor none -serial "file:$LOG" -no-reboot -nic none \
 		-kernel "$KERNEL" -initrd "$img" "${drives[@]}" \

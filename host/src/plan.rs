@@ -109,25 +109,31 @@ pub fn render(c: &Cmdline<'_>) -> Result<String, String> {
     for p in c.problems.iter().filter(|p| p.kind == overinit::cmdline::ProblemKind::UnknownKey) {
         let _ = writeln!(out, "# warning: unknown parameter {} (ignored)", String::from_utf8_lossy(p.key));
     }
+    let init = c.init.map_or_else(
+        || "the first of /sbin/init /etc/init /bin/init /bin/sh".to_string(),
+        |i| String::from_utf8_lossy(i).into_owned(),
+    );
+    let validate = |out: &mut String| {
+        let _ = writeln!(out, "\n# phase: {}", Phase::Validate.name());
+        let test = format!("test -x /mnt/newroot{}", if c.init.is_some() { init.as_str() } else { "/sbin/init" });
+        let _ = writeln!(out, "{test:<72} # the real init must exist before the state device is touched");
+    };
     let mut phase = None;
+    let mut validated = false;
     for step in &plan.steps {
         if phase != Some(step.phase) {
+            if step.phase > Phase::Validate && !validated {
+                validate(&mut out);
+                validated = true;
+            }
             phase = Some(step.phase);
             let _ = writeln!(out, "\n# phase: {}", step.phase.name());
         }
         let _ = writeln!(out, "{:<72} # {}", command(&plan, step), step.why);
     }
-    let init = c.init.map_or_else(
-        || "the first of /sbin/init /etc/init /bin/init /bin/sh".to_string(),
-        |i| String::from_utf8_lossy(i).into_owned(),
-    );
-    let _ = writeln!(out, "\n# phase: {}", Phase::Validate.name());
-    let _ = writeln!(
-        out,
-        "{:<72} # {}",
-        format!("test -x /mnt/newroot{}", if c.init.is_some() { init.as_str() } else { "/sbin/init" }),
-        "the real init must exist before anything irreversible"
-    );
+    if !validated {
+        validate(&mut out);
+    }
     let _ = writeln!(out, "\n# phase: {}", Phase::Switch.name());
     for (cmd, why) in [
         ("cd /mnt/newroot && mkdir oldroot", "pivot_root needs a place for the old root"),
@@ -138,7 +144,8 @@ pub fn render(c: &Cmdline<'_>) -> Result<String, String> {
         let _ = writeln!(out, "{cmd:<72} # {why}");
     }
     let _ = writeln!(out, "\n# phase: {}", Phase::Exec.name());
-    let _ = writeln!(out, "{:<72} # {}", format!("exec {init}"), "with the kernel's argv and environment");
+    let exec = format!("exec {init}");
+    let _ = writeln!(out, "{exec:<72} # with the kernel's argv and environment");
     let _ = writeln!(out, "\n# end state the real init sees:");
     for line in end_state(&plan, c) {
         let _ = writeln!(out, "#   {line}");

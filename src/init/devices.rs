@@ -1,20 +1,35 @@
 //! Phase 5: find the root and state devices from their specs, waiting as
 //! `rootwait` / `rootdelay=` / `overinit.timeout=` say. UUID= and LABEL= are
-//! read from the superblocks ourselves (no udev, no blkid).
+//! read from the superblocks ourselves, PARTUUID= and PARTLABEL= from the
+//! partition tables of the whole disks (no udev, no blkid).
+//!
+//! ```text
+//!  subscribe to uevents ─▶ scan /sys/class/block ─ found ─▶ Device
+//!                              ▲          │ not yet
+//!                              └─ add@…/block/… ◀─ poll(uevent socket, deadline)
+//! ```
 
 use crate::fail::Fatal;
+use crate::log;
 use crate::sys;
+use crate::uevent::Uevents;
 use heapless::Vec;
 use overinit::devspec::DevSpec;
+use overinit::partition;
 use overinit::plan::Phase;
 use overinit::superblock::{self, FsInfo};
-use rustix::fs::FileType;
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{Access, AtFlags, FileType};
 use rustix::io::Errno;
 
 /// A device that was found: its node and its probed filesystem.
 pub struct Device {
     pub path: Vec<u8, 64>,
     pub fstype: Vec<u8, 16>,
+    /// µs spent waiting for it to appear (0: there at the first scan).
+    pub waited_us: u64,
+    /// When the kernel's announcement of it woke us (CLOCK_MONOTONIC µs).
+    pub appeared_us: u64,
 }
 
 /// Default seconds to wait for a device when neither `rootwait` nor
@@ -47,7 +62,7 @@ pub fn list_seen() {
         if let Some(s) = sectors {
             l.s(" ").n(u64::from(s) / 2048).s(" MiB");
         }
-        match path_of(name).and_then(|path| probe(&path, &mut sb)) {
+        match path_of(name, None).and_then(|path| probe(&path, &mut sb)) {
             Some(info) => {
                 l.s(" ").s(info.fstype).s(" UUID=").s(&info.uuid).s(" LABEL=").b(&info.label);
             }
@@ -63,9 +78,6 @@ pub fn list_seen() {
     }
 }
 
-/// How often the block devices are rescanned while waiting.
-const POLL_MS: u64 = 5;
-
 /// Find a device, waiting until `deadline_us` (None: forever).
 pub fn find(what: &'static str, spec: &[u8], deadline_us: Option<u64>) -> Result<Device, Fatal> {
     let parsed = DevSpec::parse(spec).map_err(|e| {
@@ -73,67 +85,101 @@ pub fn find(what: &'static str, spec: &[u8], deadline_us: Option<u64>) -> Result
         f.action = what;
         f
     })?;
+    // Before the first scan: see uevent.rs.
+    let events = Uevents::open();
+    let start = sys::now_us();
+    let mut appeared = start;
     let mut sb = [0u8; superblock::PROBE_BYTES];
     loop {
-        if let Some(dev) = scan(&parsed, &mut sb) {
+        if let Some(mut dev) = scan(&parsed, &mut sb) {
+            dev.waited_us = appeared - start;
+            dev.appeared_us = appeared;
+            if log::debug_enabled() {
+                log::debug().s("devices: ").b(spec).s(" is ").b(&dev.path).s(" (").b(&dev.fstype).s(")").emit();
+            }
             return Ok(dev);
         }
-        if deadline_us.is_some_and(|d| sys::now_us() >= d) {
+        appeared = events.wait(deadline_us).ok_or_else(|| {
             let mut f = Fatal::msg(Phase::Devices, what, spec, NOT_FOUND);
             f.hint =
                 Some("is its driver module in the image? (overinit pack --module …); the block devices seen follow");
-            return Err(f);
-        }
-        sys::sleep_ms(POLL_MS);
+            f
+        })?;
     }
 }
 
-fn path_of(name: &[u8]) -> Option<Vec<u8, 64>> {
+/// `/dev/NAME`, or with a partition number the kernel's name for that
+/// partition of disk NAME: `vda` 1 → `vda1`, `nvme0n1` 1 → `nvme0n1p1`
+/// (block/partitions/core.c, add_partition: a `p` when the disk name ends
+/// in a digit).
+fn path_of(name: &[u8], part: Option<u32>) -> Option<Vec<u8, 64>> {
     let mut p = Vec::new();
     p.extend_from_slice(b"/dev/").ok()?;
     p.extend_from_slice(name).ok()?;
+    if let Some(n) = part {
+        if name.last().is_some_and(u8::is_ascii_digit) {
+            p.push(b'p').ok()?;
+        }
+        let mut digits = [0u8; 10];
+        let mut i = digits.len();
+        let mut n = n;
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        p.extend_from_slice(&digits[i..]).ok()?;
+    }
     Some(p)
 }
 
-/// Read the start of a device and identify its filesystem.
-pub fn probe(path: &[u8], buf: &mut [u8]) -> Option<FsInfo> {
-    let fd = sys::open_ro(path).ok()?;
+/// Read from `off` until `buf` is full or the device ends; bytes read.
+fn read_at(fd: &OwnedFd, buf: &mut [u8], off: u64) -> usize {
     let mut n = 0;
     while n < buf.len() {
-        match rustix::io::pread(&fd, &mut buf[n..], n as u64) {
+        match rustix::io::pread(fd, &mut buf[n..], off + n as u64) {
             Ok(0) => break,
             Ok(k) => n += k,
             Err(Errno::INTR) => continue,
             Err(_) => break,
         }
     }
+    n
+}
+
+/// Read the start of a device and identify its filesystem.
+pub fn probe(path: &[u8], buf: &mut [u8]) -> Option<FsInfo> {
+    let fd = sys::open_ro(path).ok()?;
+    let n = read_at(&fd, buf, 0);
     superblock::identify(&buf[..n])
 }
 
-fn found(path: Vec<u8, 64>, info: Option<&FsInfo>) -> Device {
+/// The device at `path`, if it is a block device, with its probed filesystem.
+fn found(path: Vec<u8, 64>, sb: &mut [u8]) -> Option<Device> {
+    let st = rustix::fs::stat(&path[..]).ok()?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::BlockDevice {
+        return None;
+    }
     let mut fstype = Vec::new();
-    if let Some(i) = info {
+    if let Some(i) = probe(&path, sb) {
         let _ = fstype.extend_from_slice(i.fstype.as_bytes());
     }
-    Device { path, fstype }
+    Some(Device { path, fstype, waited_us: 0, appeared_us: 0 })
 }
 
 fn scan(spec: &DevSpec<'_>, sb: &mut [u8]) -> Option<Device> {
     if let DevSpec::Path(p) = spec {
-        let st = rustix::fs::stat(*p).ok()?;
-        if FileType::from_raw_mode(st.st_mode) != FileType::BlockDevice {
-            return None;
-        }
         let mut path = Vec::new();
         path.extend_from_slice(p).ok()?;
-        let info = probe(&path, sb);
-        return Some(found(path, info.as_ref()));
+        return found(path, sb);
     }
     let dirfd = sys::open_dir(b"/sys/class/block").ok()?;
     let mut result = None;
     let _ = sys::each_entry(&dirfd, |name, _| {
-        let Some(path) = path_of(name) else { return true };
-        let hit = match spec {
+        let path = match spec {
             DevSpec::MajMin(maj, min) => {
                 let mut dev = [0u8; 32];
                 let mut p: Vec<u8, 96> = Vec::new();
@@ -141,26 +187,49 @@ fn scan(spec: &DevSpec<'_>, sb: &mut [u8]) -> Option<Device> {
                 let _ = p.extend_from_slice(name);
                 let _ = p.extend_from_slice(b"/dev");
                 let text = core::str::from_utf8(&p).ok().and_then(|p| sys::read_file(p, &mut dev).ok());
-                text.is_some_and(|t| majmin_matches(t, *maj, *min))
+                text.filter(|t| majmin_matches(t, *maj, *min)).and_then(|_| path_of(name, None))
             }
-            _ => false,
+            DevSpec::Uuid(_) | DevSpec::Label(_) => {
+                path_of(name, None).filter(|path| probe(path, sb).is_some_and(|info| spec.matches_fs(&info)))
+            }
+            _ => partition_of(dirfd.as_fd(), name, spec, sb).and_then(|n| path_of(name, Some(n))),
         };
-        if hit {
-            let info = probe(&path, sb);
-            result = Some(found(path, info.as_ref()));
-            return false;
-        }
-        if matches!(spec, DevSpec::Uuid(_) | DevSpec::Label(_)) {
-            if let Some(info) = probe(&path, sb) {
-                if spec.matches_fs(&info) {
-                    result = Some(found(path, Some(&info)));
-                    return false;
-                }
-            }
-        }
-        true
+        // A partition named in the table whose node is not there (yet) is
+        // not found: the next uevent rescans.
+        result = path.and_then(|p| found(p, sb));
+        result.is_none()
     });
     result
+}
+
+/// If `name` is a whole disk whose partition table holds the partition
+/// `spec` names (PARTUUID=, PARTLABEL=, PARTNROFF), its number.
+fn partition_of(classdir: rustix::fd::BorrowedFd<'_>, name: &[u8], spec: &DevSpec<'_>, head: &mut [u8]) -> Option<u32> {
+    // Partitions have a `partition` attribute; only whole disks are read.
+    let mut attr: Vec<u8, 80> = Vec::new();
+    attr.extend_from_slice(name).ok()?;
+    attr.extend_from_slice(b"/partition").ok()?;
+    if rustix::fs::accessat(classdir, &attr[..], Access::EXISTS, AtFlags::empty()).is_ok() {
+        return None;
+    }
+    let fd = sys::open_ro(path_of(name, None)?.as_slice()).ok()?;
+    let sector = rustix::fs::ioctl_blksszget(&fd).ok()? as usize;
+    let n = read_at(&fd, head, 0);
+    let table = partition::read(&head[..n], sector).ok()?;
+    if let Some(p) = spec.find_part(&table) {
+        return Some(p.number);
+    }
+    // MBR logical partitions (5, 6, …): one EBR sector per link.
+    let mut walk = table.logical();
+    let mut ebr = [0u8; 4096];
+    let ebr = ebr.get_mut(..sector)?;
+    while let Some(lba) = walk.next_lba() {
+        let k = read_at(&fd, ebr, lba.checked_mul(sector as u64)?);
+        if let Some(p) = walk.feed(&ebr[..k]).iter().find(|p| spec.matches_part(p)) {
+            return Some(p.number);
+        }
+    }
+    None
 }
 
 fn majmin_matches(text: &[u8], maj: u32, min: u32) -> bool {

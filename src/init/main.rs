@@ -1,36 +1,67 @@
 //! `init`: PID 1 in the initramfs. See the crate docs of `overinit` for the
 //! boot in ten lines; `boot.rs` runs it phase by phase.
-#![no_std]
-#![no_main]
+//!
+//! PID 1 is built for musl only (`--target x86_64-unknown-linux-musl`, or
+//! aarch64): there it is `no_std` + `no_main`. On other targets (a host
+//! `cargo build --workspace`/`clippy`, where cargo unifies features and
+//! another package's `libc`/`rustix` may pull in `std`, whose panic handler
+//! would clash with ours) the binary is a stub that says so.
+#![cfg_attr(target_env = "musl", no_std)]
+#![cfg_attr(target_env = "musl", no_main)]
+// Errors are returned by value (no heap to box them in); a `Fatal` is made
+// once per failed boot, so its size costs nothing that matters.
+#![allow(clippy::result_large_err)]
 
+#[cfg(not(target_env = "musl"))]
+fn main() {
+    eprintln!("overinit init: build it for the musl target: cargo build --release --target x86_64-unknown-linux-musl --bin init");
+    std::process::exit(2);
+}
+
+#[cfg(target_env = "musl")]
 mod boot;
+#[cfg(target_env = "musl")]
 mod devices;
+#[cfg(target_env = "musl")]
 mod fail;
+#[cfg(target_env = "musl")]
 mod log;
+#[cfg(target_env = "musl")]
 mod modules;
+#[cfg(target_env = "musl")]
 mod switch;
+#[cfg(target_env = "musl")]
 mod sys;
+#[cfg(target_env = "musl")]
+mod uevent;
 
+#[cfg(target_env = "musl")]
 use core::ffi::c_char;
 
 // no_std on musl: libc symbols must come from a static, non-bundled libc.
-#[cfg_attr(target_env = "musl", link(name = "c", kind = "static", modifiers = "-bundle"))]
-#[cfg_attr(not(target_env = "musl"), link(name = "c"))]
+#[cfg(target_env = "musl")]
+#[link(name = "c", kind = "static", modifiers = "-bundle")]
 extern "C" {}
 
 /// A panic is a bug; it still must not kill PID 1 (the kernel would panic
 /// with "Attempted to kill init" and hide the message).
+#[cfg(target_env = "musl")]
+#[cfg(target_env = "musl")]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     let f = fail::Fatal::msg(overinit::plan::Phase::Guard, "run", b"init", "internal error (panic)");
     fail::die(&f, fail::resolve(None, None))
 }
 
+#[cfg(target_env = "musl")]
+#[cfg(target_env = "musl")]
 const USAGE: &[u8] = b"overinit init: PID 1 for the initramfs (run by the kernel as /init).\n\
 It mounts an overlay root and execs the real init; it refuses to run as\n\
 anything but PID 1 so it can never touch a running host.\n\
 To see what it would do: overinit plan --cmdline \"root=... overinit.state=...\"\n";
 
+#[cfg(target_env = "musl")]
+#[cfg(target_env = "musl")]
 #[no_mangle]
 extern "C" fn main(_argc: i32, argv: *const *const c_char, envp: *const *const c_char) -> i32 {
     // Phase 0 — guard: on a host (pid != 1) touch nothing.

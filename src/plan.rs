@@ -239,6 +239,9 @@ fn data_of(parts: &[&[u8]], what: &'static str) -> Result<Vec<u8, DATA_MAX>, Pla
 
 impl<'a> Builder<'a> {
     fn push(&mut self, phase: Phase, target: &'static str, op: Op<'a>, why: &'static str) -> Result<(), PlanError> {
+        // The whys are for `overinit plan` (feature `explain`, enabled by the
+        // host tool); `init` never prints them, so its build drops the text.
+        let why = if cfg!(feature = "explain") { why } else { "" };
         self.steps.push(Step { phase, target, op, why }).map_err(|_| PlanError::TooManySteps)
     }
 

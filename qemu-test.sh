@@ -15,6 +15,13 @@
 #
 # Environment: MACHINE=q35|pc  ACCEL=tcg  MEM=512M  TIMEOUT=60 (s per boot)
 #   KVER=<kernel release> (default: newest /boot/vmlinuz-*-cloud-amd64)
+#   ARCH=x86_64|aarch64 (default x86_64). aarch64: init and the probe built
+#   for aarch64-unknown-linux-musl, qemu-system-aarch64 -M virt -cpu
+#   cortex-a57 (TCG), console ttyAMA0, and Debian's arm64 cloud kernel and
+#   busybox, fetched with `apt-get download` (arm64 is added as a dpkg
+#   architecture if missing) and unpacked under build/aarch64/debs, never
+#   installed; KVER then names an arm64 release (default: the one
+#   linux-image-cloud-arm64:arm64 depends on). Outputs go to build/aarch64/.
 #   KERNEL_LOG=1 (kernel messages on the console; default `quiet`: the serial
 #   console is slow and every line costs boot time)
 #   OVERINIT=<path> (use this `overinit` host binary instead of building it)
@@ -30,12 +37,32 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$ROOT"
 
 BUILD=${BUILD_DIR:-$ROOT/build}
+# The guest architecture: the musl target of init and the probe, QEMU, its
+# machine and CPU, the serial console (detect_kernel: the kernel).
+ARCH=${ARCH:-x86_64}
+case $ARCH in
+x86_64)
+	QEMU=qemu-system-x86_64 CONSOLE=ttyS0 MACHINE=${MACHINE:-q35}
+	QEMU_ARCH_ARGS=()
+	;;
+aarch64)
+	# virtio-pci, not virtio-mmio: -drive if=virtio makes PCI devices on
+	# `virt`, which keep the command line's order (vda, vdb); mmio ones
+	# enumerate in reverse.
+	QEMU=qemu-system-aarch64 CONSOLE=ttyAMA0 MACHINE=${MACHINE:-virt}
+	QEMU_ARCH_ARGS=(-cpu cortex-a57)
+	BUILD=$BUILD/aarch64
+	;;
+*)
+	echo "qemu-test.sh: ARCH=$ARCH: expected x86_64 or aarch64" >&2
+	exit 2
+	;;
+esac
 LOGS=$BUILD/logs
-TARGET=x86_64-unknown-linux-musl
+TARGET=$ARCH-unknown-linux-musl
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 INIT_BIN=$TARGET_DIR/$TARGET/release/init
 PROBE_BIN=$TARGET_DIR/$TARGET/release/probe
-MACHINE=${MACHINE:-q35}
 ACCEL=${ACCEL:-tcg}
 MEM=${MEM:-512M}
 TIMEOUT=${TIMEOUT:-60}
@@ -85,7 +112,11 @@ die() {
 
 # Installs what is missing; apt is skipped entirely when all is present.
 install_deps() {
-	local want=(qemu-system-x86 linux-image-cloud-amd64 e2fsprogs busybox-static cpio)
+	local want=(e2fsprogs busybox-static cpio)
+	case $ARCH in
+	x86_64) want+=(qemu-system-x86 linux-image-cloud-amd64) ;;
+	aarch64) want+=(qemu-system-arm kmod) ;; # kmod: depmod for the fetched kernel
+	esac
 	local missing=() p
 	if command -v dpkg-query >/dev/null; then
 		for p in "${want[@]}"; do
@@ -99,8 +130,16 @@ install_deps() {
 		apt-get update -qq >/dev/null
 		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 	fi
+	# aarch64: the arm64 kernel and busybox come from apt's arm64 index.
+	if [ "$ARCH" = aarch64 ] && ! apt-cache show linux-image-cloud-arm64:arm64 >/dev/null 2>&1; then
+		[ "$(id -u)" -eq 0 ] ||
+			die "apt has no arm64 index (as root: dpkg --add-architecture arm64 && apt-get update)"
+		echo "adding the arm64 package index: dpkg --add-architecture arm64; apt-get update"
+		dpkg --add-architecture arm64
+		apt-get update -qq >/dev/null
+	fi
 	local c
-	for c in qemu-system-x86_64 mkfs.ext4 debugfs busybox cpio timeout; do
+	for c in "$QEMU" mkfs.ext4 debugfs busybox cpio timeout; do
 		command -v "$c" >/dev/null || die "$c not found"
 	done
 	if ! rustup target list --installed 2>/dev/null | grep -qx "$TARGET"; then
@@ -108,8 +147,20 @@ install_deps() {
 	fi
 }
 
-# Picks the kernel: KVER, else the newest installed cloud kernel.
+# Picks the kernel (sets KVER KERNEL MODULE_ARGS) for ARCH.
 detect_kernel() {
+	case $ARCH in
+	x86_64) host_kernel ;;
+	aarch64) arm64_kernel ;;
+	esac
+	local m
+	for m in "${MODULES[@]}"; do
+		MODULE_ARGS+=(--module "$m")
+	done
+}
+
+# x86_64: KVER, else the newest installed cloud kernel.
+host_kernel() {
 	if [ -z "${KVER:-}" ]; then
 		local k
 		k=$(find /boot -maxdepth 1 -name 'vmlinuz-*-cloud-amd64' -printf '%f\n' 2>/dev/null | sort -V | tail -n 1)
@@ -120,10 +171,40 @@ detect_kernel() {
 	[ -r "$KERNEL" ] || die "$KERNEL is not readable"
 	[ -d "/lib/modules/$KVER" ] || die "/lib/modules/$KVER is missing"
 	MODULE_ARGS=(--kernel-release "$KVER")
-	local m
-	for m in "${MODULES[@]}"; do
-		MODULE_ARGS+=(--module "$m")
-	done
+}
+
+# aarch64: Debian's arm64 cloud kernel, KVER or the release the meta package
+# linux-image-cloud-arm64:arm64 depends on. Its vmlinuz is a raw arm64 Image,
+# which QEMU's -kernel boots as is; depmod writes the modules.dep that the
+# package's postinst would have.
+arm64_kernel() {
+	if [ -z "${KVER:-}" ]; then
+		KVER=$(apt-cache depends linux-image-cloud-arm64:arm64 2>/dev/null |
+			sed -n 's/^ *Depends: linux-image-\(.*-cloud-arm64\)\(:arm64\)\{0,1\}$/\1/p' | head -n 1)
+		[ -n "$KVER" ] || die "apt names no kernel for linux-image-cloud-arm64:arm64 (apt-get update?)"
+	fi
+	arm64_deb "linux-image-$KVER"
+	local dir=$BUILD/debs/linux-image-$KVER
+	KERNEL=$dir/boot/vmlinuz-$KVER
+	[ -r "$KERNEL" ] || die "linux-image-$KVER:arm64 holds no boot/vmlinuz-$KVER"
+	if [ ! -f "$dir/lib/modules/$KVER/modules.dep" ]; then
+		depmod -b "$dir" "$KVER" || die "depmod -b $dir $KVER failed"
+	fi
+	MODULE_ARGS=(--modules-dir "$dir/lib/modules/$KVER")
+}
+
+# arm64_deb PKG: PKG:arm64 fetched with `apt-get download` and unpacked with
+# `dpkg-deb -x` into $BUILD/debs/PKG (once; nothing is installed).
+arm64_deb() {
+	local dir=$BUILD/debs/$1
+	[ ! -e "$dir/.unpacked" ] || return 0
+	rm -rf "$dir" "$dir.deb"
+	mkdir -p "$dir.deb"
+	(cd "$dir.deb" && apt-get download -q "$1:arm64") >"$dir.log" 2>&1 ||
+		die "apt-get download $1:arm64 failed: $(tail -n 1 "$dir.log")"
+	dpkg-deb -x "$dir.deb/"*.deb "$dir" || die "dpkg-deb -x $dir.deb/*.deb failed"
+	rm -rf "$dir.deb"
+	touch "$dir/.unpacked"
 }
 
 # Builds probe, host tool and init. A failing init build does not stop the
@@ -142,7 +223,13 @@ build_all() {
 		echo "init did not build; scenarios that need it will fail:" >&2
 		grep -m 5 -A 1 '^error' "$BUILD/init-build.log" >&2 || true
 	fi
-	BUSYBOX=$(command -v busybox)
+	case $ARCH in
+	x86_64) BUSYBOX=$(command -v busybox) ;;
+	aarch64)
+		arm64_deb busybox-static
+		BUSYBOX=$BUILD/debs/busybox-static/bin/busybox
+		;;
+	esac
 }
 
 prepare() {
@@ -152,10 +239,15 @@ prepare() {
 	build_all
 	rm -rf "$BUILD/img" "$BUILD/disks" "$BUILD/logs" "$BUILD/run"
 	mkdir -p "$BUILD/img" "$BUILD/disks" "$LOGS" "$BUILD/run"
-	echo "kernel $KVER, machine $MACHINE, accel $ACCEL, mem $MEM"
+	echo "arch $ARCH, kernel $KVER, machine $MACHINE, accel $ACCEL, mem $MEM"
 }
 
 # --- failing ----------------------------------------------------------------
+
+# note TEXT: a line printed under the scenario's PASS line (a measurement).
+note() {
+	printf '%s\n' "$*" >>"$SCEN_DIR/note"
+}
 
 # fail REASON: ends the current scenario; the first reason given wins.
 fail() {
@@ -247,14 +339,16 @@ filler_file() {
 
 # boot NAME CMDLINE IMAGE [DISK[:ro]]...
 #   NAME     boot name: serial log in build/logs/NAME.log
-#   CMDLINE  kernel arguments after "console=ttyS0 panic=-1 rdinit=/init"
+#   CMDLINE  kernel arguments after "console=$CONSOLE panic=-1 rdinit=/init"
 #            (and `quiet` unless KERNEL_LOG=1), e.g. "$DEFAULT_ARGS probe.check=pid1"
 #   IMAGE    the initramfs
 #   DISK     virtio disks in order (vda, vdb, …); a ":ro" suffix attaches
 #            the disk read-only
 # Never fails by itself (a panic or timeout is for the expect_* helpers to
 # judge); sets BOOT_NAME LOG PROBE BOOT_RC BOOT_SECS. `BOOT_TIMEOUT=S boot …`
-# limits this one boot to S seconds instead of TIMEOUT (a halted VM).
+# limits this one boot to S seconds instead of TIMEOUT (a halted VM);
+# `BOOT_SERIAL=pipe:PATH boot …` replaces the serial log file by another
+# QEMU chardev (the caller then writes LOG itself: boot_interactive).
 boot() {
 	local name=$1 cmdline=$2 img=$3
 	shift 3
@@ -269,16 +363,16 @@ boot() {
 		[ -f "$d" ] || fail "boot $name: no disk $d"
 		drives+=(-drive "file=$d,if=virtio,format=raw$ro")
 	done
-	local base="console=ttyS0 panic=-1 rdinit=/init"
+	local base="console=$CONSOLE panic=-1 rdinit=/init"
 	[ "$KERNEL_LOG" = 1 ] || base="$base quiet"
 	BOOT_NAME=$name
 	LOG=$LOGS/$name.log
 	PROBE=$LOGS/$name.probe
 	BOOT_RC=0
 	local t0=$EPOCHREALTIME
-	timeout -k 5 "${BOOT_TIMEOUT:-$TIMEOUT}" qemu-system-x86_64 \
-		-machine "$MACHINE" -accel "$ACCEL" -m "$MEM" -smp 1 \
-		-nographic -monitor none -serial "file:$LOG" -no-reboot -nic none \
+	timeout -k 5 "${BOOT_TIMEOUT:-$TIMEOUT}" "$QEMU" \
+		-machine "$MACHINE" "${QEMU_ARCH_ARGS[@]}" -accel "$ACCEL" -m "$MEM" -smp 1 \
+		-nographic -monitor none -serial "${BOOT_SERIAL:-file:$LOG}" -no-reboot -nic none \
 		-kernel "$KERNEL" -initrd "$img" "${drives[@]}" \
 		-append "$base $cmdline" </dev/null >"$LOGS/$name.qemu" 2>&1 || BOOT_RC=$?
 	BOOT_SECS=$(elapsed "$t0")
@@ -416,6 +510,7 @@ run_scenario() {
 	SCENARIO_RC=$rc
 	if [ "$rc" -eq 0 ]; then
 		echo "PASS $name (ms_initramfs=${ms:--}, ${secs} s)"
+		[ ! -s "$SCEN_DIR/note" ] || sed 's/^/  /' "$SCEN_DIR/note"
 		return 0
 	fi
 	local reason

@@ -20,7 +20,8 @@
 #               see --list)
 #   -m LIST     machines, comma separated, each MACHINE[/SMP][:N]
 #               (default q35,pc,q35/2:3 — q35 and pc with 1 CPU, and 3 boots
-#               of q35 with -smp 2)
+#               of q35 with -smp 2). A count on a system or a machine entry
+#               replaces -n; with both, the smaller one holds.
 #   -t SECS     timeout per boot (default 150)
 #   -o FILE     the report (default BENCHMARKS.md); the chart goes to
 #               bench/chart.svg
@@ -270,7 +271,9 @@ img_itools_dep() {
 	mkinitramfs_plain -d "$(itools_conf dep)" -o "$1" "$KVER" || return
 	# dep takes the modules of the host's own root disk: it only boots a
 	# virtio disk when the host's root is one too.
-	lsinitramfs "$1" | grep -q '/virtio_blk\.ko' ||
+	# (No `grep -q` in a pipe: with pipefail, lsinitramfs's SIGPIPE fails it.)
+	lsinitramfs "$1" >"$1.list" || return
+	grep -q '/virtio_blk\.ko$' "$1.list" ||
 		{
 			echo "MODULES=dep found no virtio_blk (this host's root disk is not virtio)"
 			return 1
@@ -312,7 +315,7 @@ img_key() {
 		declare -f "img_${name//-/_}" itools_conf mkinitramfs_plain
 		echo "$KVER"
 		case $name in
-		overinit) sha256sum "$BIN/init" "$BIN/overinit" | cut -c1-64 ;;
+		overinit*) sha256sum "$BIN/init" "$BIN/overinit" | cut -c1-64 ;;
 		itools-*) dpkg-query -W -f '${Version}\n' initramfs-tools-core overlayroot 2>/dev/null || true ;;
 		tiny) dpkg-query -W -f '${Version}\n' tiny-initramfs-core 2>/dev/null || true ;;
 		dracut) dpkg-query -W -f '${Version}\n' dracut-core systemd 2>/dev/null || true ;;
@@ -400,7 +403,8 @@ boot() {
 		"${log#"$OUT"/}" >>"$OUT/results.tsv"
 	BOOT_OK=$ok
 	DONE=$((DONE + 1))
-	printf '[%d/%d] %-9s %-15s #%d  %s  (%s s)\n' "$DONE" "$TOTAL" "$cfg" "$sys" "$round" \
+	printf '[%d/%d %3d min] %-9s %-15s #%d  %s  (%s s)\n' "$DONE" "$TOTAL" \
+		$(((${EPOCHREALTIME%[.,]*} - ${RUN_T0%[.,]*}) / 60)) "$cfg" "$sys" "$round" \
 		"$([ "$ok" = 1 ] && echo "${ms} ms in initramfs" || echo "FAILED rc=$rc")" "$wall"
 }
 
@@ -470,7 +474,7 @@ parse_args() {
 	CONFIGS=()
 	IFS=, read -ra items <<<"$MACHINES_ARG"
 	for item in "${items[@]}"; do
-		local m=${item%%:*} smp=1 cnt=$N
+		local m=${item%%:*} smp=1 cnt=-
 		[ "$item" = "$m" ] || cnt=${item#*:}
 		case $m in */*)
 			smp=${m#*/}
@@ -478,15 +482,24 @@ parse_args() {
 			;;
 		esac
 		case $m in q35 | pc) ;; *) die "machine '$m': want q35 or pc" ;; esac
-		case $smp$cnt in *[!0-9]*) die "bad machine entry '$item'" ;; esac
+		case $smp in '' | *[!0-9]* | 0) die "bad CPU count in '$item'" ;; esac
+		case $cnt in - | [1-9] | [1-9]*[0-9]) ;; *) die "bad count in '$item'" ;; esac
 		CONFIGS+=("$m $smp $cnt")
 	done
 	[ ${#CONFIGS[@]} -gt 0 ] || die "no machines"
 }
 
-# boots_for SYS CNT: a system's own count wins over the machine's.
+# boots_for SYS CNT: boots of SYS on a machine entry whose count is CNT
+# ("-" when not given): -n, unless the system or the machine entry names a
+# count; when both do, the smaller.
 boots_for() {
-	printf '%s\n' "${SYS_N[$1]:-$2}"
+	local s=${SYS_N[$1]:-} m=$2
+	[ "$m" != - ] || m=
+	if [ -n "$s" ] && [ -n "$m" ]; then
+		echo $((s < m ? s : m))
+	else
+		echo "${s:-${m:-$N}}"
+	fi
 }
 
 # --- main -------------------------------------------------------------------------------
@@ -571,6 +584,7 @@ main() {
 	done
 	note "$TOTAL boots in $rounds rounds (timeout ${TIMEOUT}s each)"
 	local t0=$EPOCHREALTIME
+	RUN_T0=$t0
 	declare -A failures=()
 	local r m smp key
 	for ((r = 1; r <= rounds; r++)); do

@@ -268,7 +268,7 @@ impl<'a> DevSpec<'a> {
     /// Whether a probed filesystem is the one meant (`UUID=`, `LABEL=`).
     pub fn matches_fs(&self, fs: &FsInfo) -> bool {
         match *self {
-            DevSpec::Uuid(u) => !u.is_empty() && fs.uuid.as_bytes().eq_ignore_ascii_case(u),
+            DevSpec::Uuid(u) => !u.is_empty() && same_ignoring_case(fs.uuid.as_bytes(), u),
             DevSpec::Label(l) => !l.is_empty() && fs.label.as_slice() == l,
             _ => false,
         }
@@ -278,7 +278,7 @@ impl<'a> DevSpec<'a> {
     /// `PartUuidOffset` needs the whole table: see [`DevSpec::find_part`].
     pub fn matches_part(&self, part: &Part) -> bool {
         match *self {
-            DevSpec::PartUuid(u) => !u.is_empty() && part.partuuid.as_bytes().eq_ignore_ascii_case(u),
+            DevSpec::PartUuid(u) => !u.is_empty() && same_ignoring_case(part.partuuid.as_bytes(), u),
             DevSpec::PartLabel(l) => !l.is_empty() && part.partlabel.as_slice() == l,
             _ => false,
         }
@@ -329,6 +329,12 @@ impl<'a> DevSpec<'a> {
             }
         }
     }
+}
+
+/// `eq_ignore_ascii_case`, byte by byte: core's version is vectorised and
+/// several times larger, which matters in `init`.
+fn same_ignoring_case(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
 }
 
 fn tag_value(out: &mut impl FnMut(&[u8]), tag: Tag, value: &[u8]) {

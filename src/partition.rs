@@ -130,11 +130,14 @@ const MBR_PROTECTIVE: u8 = 0xee;
 
 /// The four MBR slots of a sector: (boot indicator, type, start, size).
 fn mbr_slots(sector: &[u8]) -> impl Iterator<Item = (u8, u8, u32, u32)> + '_ {
-    (0..4).map(move |i| {
-        let e = field::<16>(sector, MBR_TABLE + 16 * i).copied().unwrap_or([0; 16]);
-        let le = |o: usize| u32::from_le_bytes([e[o], e[o + 1], e[o + 2], e[o + 3]]);
-        (e[0], e[4], le(8), le(12))
-    })
+    (0..4).map(move |i| mbr_slot(sector, i))
+}
+
+/// Slot `i` (0–3) of an MBR sector; all zero if the sector is short.
+fn mbr_slot(sector: &[u8], i: usize) -> (u8, u8, u32, u32) {
+    let e = field::<16>(sector, MBR_TABLE + 16 * i).copied().unwrap_or([0; 16]);
+    let le = |o: usize| u32::from_le_bytes([e[o], e[o + 1], e[o + 2], e[o + 3]]);
+    (e[0], e[4], le(8), le(12))
 }
 
 fn has_mbr_magic(head: &[u8]) -> bool {
@@ -143,14 +146,18 @@ fn has_mbr_magic(head: &[u8]) -> bool {
 
 /// EFI's CRC32 (IEEE, reflected, inverted in and out), bitwise.
 fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
+    !crc32_update(!0, data)
+}
+
+/// CRC32 without the final inversion, to continue over more bytes.
+fn crc32_update(mut crc: u32, data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
             crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
         }
     }
-    !crc
+    crc
 }
 
 /// A GPT, checked like libblkid's `get_gpt_header` (and the kernel's
@@ -172,11 +179,10 @@ fn gpt(head: &[u8], ss: usize) -> Result<Option<Kind<'_>>, TableError> {
         return Err(bad);
     }
     let stored = le32(hdr, 16).ok_or(bad)?;
-    let mut copy = [0u8; 4096];
-    let copy = copy.get_mut(..hsz).ok_or(bad)?;
-    copy.copy_from_slice(hdr.get(..hsz).ok_or(bad)?);
-    copy.get_mut(16..20).ok_or(bad)?.fill(0);
-    if crc32(copy) != stored {
+    // The CRC of the header with its own CRC field read as zero.
+    let crc = crc32_update(!0, hdr.get(..16).ok_or(bad)?);
+    let crc = crc32_update(crc32_update(crc, &[0; 4]), hdr.get(20..hsz).ok_or(bad)?);
+    if !crc != stored {
         return Err(bad);
     }
     let my_lba = le64(hdr, 24).ok_or(bad)?;
@@ -419,7 +425,7 @@ impl Iterator for Parts<'_> {
                 while self.index < 4 {
                     let i = self.index;
                     self.index += 1;
-                    let (_, _, start, size) = mbr_slots(sector).nth(i)?;
+                    let (_, _, start, size) = mbr_slot(sector, i);
                     if size == 0 {
                         continue; // the kernel skips empty slots, keeping numbers
                     }

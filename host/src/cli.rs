@@ -36,7 +36,9 @@ Options:
       --init PATH            the overinit PID 1 binary, stored as /init, mode 0755
                              (required; there is no safe default location, build
                              it with: cargo build --release
-                             --target x86_64-unknown-linux-musl --bin init)
+                             --target x86_64-unknown-linux-musl --bin init, or
+                             aarch64-unknown-linux-musl for arm64); an ELF init
+                             must be for the machine the modules are for
       --module NAME          add kernel module NAME and, from modules.dep, all it
                              needs; repeatable. '-' and '_' are the same, as in
                              modprobe; built-in modules are skipped with a note.

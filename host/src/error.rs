@@ -2,6 +2,7 @@
 //! `Display` text is the single line the user reads after
 //! `overinit pack: error: `.
 
+use crate::elf::Machine;
 use std::{fmt, io, path::PathBuf};
 
 #[derive(Debug)]
@@ -23,6 +24,9 @@ pub enum Error {
     UnknownModule { name: String, index: PathBuf, suggestions: Vec<String> },
     /// `modules.dep` says a module (transitively) needs itself.
     DependencyCycle { index: PathBuf, cycle: Vec<String> },
+    /// `--init` is an ELF program for another machine than the modules (the
+    /// kernel they belong to could not exec it).
+    InitMachine { path: PathBuf, init: Machine, module: String, module_path: PathBuf, modules: Machine },
     /// A module file cannot be read or decompressed.
     ModuleFile { module: String, needed_by: Option<String>, path: PathBuf, problem: String },
     /// An `--add` source cannot be read.
@@ -75,6 +79,19 @@ impl fmt::Display for Error {
             }
             Error::DependencyCycle { index, cycle } => {
                 write!(f, "dependency cycle in {}: {}", index.display(), cycle.join(" -> "))
+            }
+            Error::InitMachine { path, init, module, module_path, modules } => {
+                write!(
+                    f,
+                    "--init {} is built for {init}, but the kernel modules are for {modules} \
+                     (module {module}: {}): that kernel cannot run it",
+                    path.display(),
+                    module_path.display()
+                )?;
+                match modules.rust_arch() {
+                    Some(arch) => write!(f, "; build init with --target {arch}-unknown-linux-musl"),
+                    None => write!(f, "; build init for the modules' architecture"),
+                }
             }
             Error::ModuleFile { module, needed_by, path, problem } => {
                 write!(f, "module {module}")?;

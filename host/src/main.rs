@@ -12,6 +12,7 @@
 mod cli;
 mod compress;
 mod cpio;
+mod elf;
 mod error;
 mod image;
 mod modules;

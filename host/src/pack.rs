@@ -11,7 +11,7 @@
 
 use crate::{
     cli::{self, ModulesFrom, PackArgs, Request},
-    compress,
+    compress, elf,
     error::Error,
     image::{Entry, Image, Node},
     modules::ModuleTree,
@@ -82,7 +82,10 @@ pub fn run(args: &PackArgs, mtime: u32) -> Result<Report, Error> {
 /// The finished (compressed) image bytes, without writing anything.
 pub fn build(args: &PackArgs, mtime: u32) -> Result<(Vec<u8>, Report), Error> {
     let mut report = Report::default();
-    let mut image = Image::skeleton(read_init(&args.init)?)?;
+    let init = read_init(&args.init)?;
+    // None for a script /init: only an ELF program has a machine to compare.
+    let init_machine = elf::machine(&init);
+    let mut image = Image::skeleton(init)?;
 
     if !args.modules.is_empty() {
         let tree = ModuleTree::load(&modules_dir(&args.modules_from)?)?;
@@ -93,7 +96,20 @@ pub fn build(args: &PackArgs, mtime: u32) -> Result<(Vec<u8>, Report), Error> {
         let mut list = String::new();
         for module in &resolution.load {
             let dest = Path::new(layout::MODULES_DIR).join(format!("{}.ko", module.name));
-            let entry = Entry::new(Node::File(tree.read(module)?), DATA_MODE, format!("module {}", module.name));
+            let bytes = tree.read(module)?;
+            // A module's machine is its kernel's: /init must be the same.
+            if let (Some(init), Some(modules)) = (init_machine, elf::machine(&bytes)) {
+                if init != modules {
+                    return Err(Error::InitMachine {
+                        path: args.init.clone(),
+                        init,
+                        module: module.name.clone(),
+                        module_path: module.file.clone(),
+                        modules,
+                    });
+                }
+            }
+            let entry = Entry::new(Node::File(bytes), DATA_MODE, format!("module {}", module.name));
             image.insert(&format!("--module {}", module.name), &dest, entry)?;
             // One line per module: `PATH [PARAMS...]` (no parameters yet).
             list.push_str(&format!("{}\n", dest.display()));
@@ -407,6 +423,49 @@ mod tests {
                 assert!(e.ends_with("; pick one with --kernel-release or --modules-dir"), "{e}");
             }
         }
+    }
+
+    #[test]
+    fn init_for_another_machine_than_the_modules_is_refused() {
+        use elf::Machine;
+        let mut f = fixture("pack-machine");
+        let m = f.dir.path().join("modules");
+        // Modules for an arm64 kernel (the ELF header is all pack reads).
+        for file in ["kernel/drivers/virtio/virtio_ring.ko", "kernel/drivers/virtio/virtio.ko"] {
+            fs::write(m.join(file), elf::header(Machine::AARCH64)).unwrap();
+        }
+        f.args.modules = vec!["virtio".into()];
+        fs::write(&f.args.init, elf::header(Machine::X86_64)).unwrap();
+        assert_eq!(
+            err(&f.args),
+            format!(
+                "--init {} is built for x86-64, but the kernel modules are for ARM aarch64 \
+                 (module virtio_ring: {}): that kernel cannot run it; \
+                 build init with --target aarch64-unknown-linux-musl",
+                f.args.init.display(),
+                m.join("kernel/drivers/virtio/virtio_ring.ko").display()
+            )
+        );
+        // The other way round names the other target.
+        for file in ["kernel/drivers/virtio/virtio_ring.ko", "kernel/drivers/virtio/virtio.ko"] {
+            fs::write(m.join(file), elf::header(Machine::X86_64)).unwrap();
+        }
+        fs::write(&f.args.init, elf::header(Machine::AARCH64)).unwrap();
+        assert!(err(&f.args).ends_with("; build init with --target x86_64-unknown-linux-musl"));
+        // A machine we build no init for still gets a clear refusal.
+        fs::write(&f.args.init, elf::header(Machine(40))).unwrap();
+        assert!(err(&f.args).contains(" is built for ARM, but the kernel modules are for x86-64 "));
+
+        // Same machine: packed.
+        fs::write(&f.args.init, elf::header(Machine::X86_64)).unwrap();
+        assert_eq!(run(&f.args, 0).unwrap().modules, ["virtio_ring", "virtio"]);
+        // A script as /init has no machine to compare (the reference init).
+        fs::write(&f.args.init, b"#!/bin/busybox sh\nexec /sbin/init\n").unwrap();
+        assert_eq!(run(&f.args, 0).unwrap().modules, ["virtio_ring", "virtio"]);
+        // Without modules there is no kernel to compare with.
+        f.args.modules.clear();
+        fs::write(&f.args.init, elf::header(Machine::AARCH64)).unwrap();
+        run(&f.args, 0).unwrap();
     }
 
     #[test]

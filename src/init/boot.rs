@@ -61,6 +61,8 @@ struct Boot<'a> {
     no_overlay: bool,
     init: Option<&'a [u8]>,
     removed: u64,
+    /// When the base (root) mount was made, µs: the summary's figure.
+    root_mounted_us: u64,
     clock: Clock,
 }
 
@@ -123,6 +125,7 @@ pub fn run(argv: CVec, envp: CVec) -> ! {
         no_overlay: false,
         init: None,
         removed: 0,
+        root_mounted_us: 0,
         clock,
     };
     for phase in PHASES {
@@ -202,6 +205,11 @@ impl<'a> Boot<'a> {
             Phase::Exec => {
                 let init = self.init.unwrap_or(b"/sbin/init");
                 Err(switch::exec(init, &self.argv, &self.envp))
+            }
+            Phase::Base => {
+                self.steps(phase)?;
+                self.root_mounted_us = sys::now_us();
+                Ok(())
             }
             _ => self.steps(phase),
         }
@@ -292,6 +300,12 @@ impl<'a> Boot<'a> {
         l.s(layout::VERSION).s(": root ");
         if let Some(r) = &self.root {
             l.b(&r.path).s(" (").b(&r.fstype).s(")");
+            if r.waited_us > 0 {
+                // Announced by the kernel while we waited: how long, and
+                // how fast it was mounted after the announcement.
+                l.s(" appeared after ").ms(r.waited_us).s(", mounted ").ms(self.root_mounted_us - r.appeared_us);
+                l.s(" later");
+            }
         }
         if self.no_overlay {
             l.s(" without overlay");

@@ -187,59 +187,37 @@ fn wipe_dir(dir: BorrowedFd<'_>, dev: u64, depth: u32, removed: &mut u64) {
     if depth > MAX_DEPTH {
         return;
     }
-    // Collect a batch of names first, then act: deleting while getdents
-    // walks the same directory can skip entries on some filesystems.
-    loop {
-        let mut names: heapless::Vec<heapless::Vec<u8, 256>, 16> = heapless::Vec::new();
-        let mut more = false;
-        let _ = sys::each_entry(dir, |name, _| {
-            let mut n = heapless::Vec::new();
-            if n.extend_from_slice(name).is_err() {
-                return true; // a name we cannot hold: leave it
-            }
-            if names.push(n).is_err() {
-                more = true;
-                return false;
-            }
-            true
-        });
-        let mut progress = false;
-        for name in &names {
-            if wipe_entry(dir, name, dev, depth, removed) {
-                progress = true;
-            }
-        }
-        if !more || !progress {
-            return;
-        }
-    }
+    // Remove entries as getdents returns them, like `rm -rf` and systemd's
+    // rm_rf_children: ramfs/tmpfs keep a cursor in the directory, so
+    // unlinking the entry just returned does not skip the next one.
+    let _ = sys::each_entry(dir, |name, _| {
+        wipe_entry(dir, name, dev, depth, removed);
+        true
+    });
 }
 
-/// Remove one entry if it is on `dev`. Returns true if it was removed.
-fn wipe_entry(dir: BorrowedFd<'_>, name: &[u8], dev: u64, depth: u32, removed: &mut u64) -> bool {
+/// Remove one entry if it is on `dev`.
+fn wipe_entry(dir: BorrowedFd<'_>, name: &[u8], dev: u64, depth: u32, removed: &mut u64) {
     // lstat the entry BEFORE anything else: a mount point shows the mounted
     // filesystem's st_dev, so other devices are never opened or unlinked.
-    let Ok(st) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) else { return false };
+    let Ok(st) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) else { return };
     if st.st_dev != dev {
-        return false;
+        return;
     }
     let is_dir = FileType::from_raw_mode(st.st_mode) == FileType::Directory;
     if is_dir {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        let Ok(sub) = rustix::fs::openat(dir, name, flags, Mode::empty()) else { return false };
+        let Ok(sub) = rustix::fs::openat(dir, name, flags, Mode::empty()) else { return };
         // Check again on the open fd: a mount could have appeared between.
         match rustix::fs::fstat(&sub) {
             Ok(s) if s.st_dev == dev => {}
-            _ => return false,
+            _ => return,
         }
         wipe_dir(sub.as_fd(), dev, depth + 1, removed);
     }
     let flags = if is_dir { AtFlags::REMOVEDIR } else { AtFlags::empty() };
     if rustix::fs::unlinkat(dir, name, flags).is_ok() {
         *removed += 1;
-        true
-    } else {
-        false
     }
 }
 

@@ -113,6 +113,9 @@ die() {
 # Installs what is missing; apt is skipped entirely when all is present.
 install_deps() {
 	local want=(e2fsprogs busybox-static cpio)
+	# scenarios-devices.sh: a root on each filesystem, partitioned disks,
+	# the QEMU monitor (python3)
+	want+=(xfsprogs btrfs-progs dosfstools mtools erofs-utils squashfs-tools gdisk fdisk python3)
 	case $ARCH in
 	x86_64) want+=(qemu-system-x86 linux-image-cloud-amd64) ;;
 	aarch64) want+=(qemu-system-arm kmod) ;; # kmod: depmod for the fetched kernel
@@ -147,12 +150,15 @@ install_deps() {
 	fi
 }
 
-# Picks the kernel (sets KVER KERNEL MODULE_ARGS) for ARCH.
+# Picks the kernel for ARCH. Sets KVER, KERNEL, MODULES_FROM (the pack
+# arguments naming its modules: use them for images with other modules
+# than MODULES) and MODULE_ARGS (MODULES_FROM + MODULES).
 detect_kernel() {
 	case $ARCH in
 	x86_64) host_kernel ;;
 	aarch64) arm64_kernel ;;
 	esac
+	MODULE_ARGS=("${MODULES_FROM[@]}")
 	local m
 	for m in "${MODULES[@]}"; do
 		MODULE_ARGS+=(--module "$m")
@@ -170,7 +176,7 @@ host_kernel() {
 	KERNEL=/boot/vmlinuz-$KVER
 	[ -r "$KERNEL" ] || die "$KERNEL is not readable"
 	[ -d "/lib/modules/$KVER" ] || die "/lib/modules/$KVER is missing"
-	MODULE_ARGS=(--kernel-release "$KVER")
+	MODULES_FROM=(--kernel-release "$KVER")
 }
 
 # aarch64: Debian's arm64 cloud kernel, KVER or the release the meta package
@@ -190,7 +196,7 @@ arm64_kernel() {
 	if [ ! -f "$dir/lib/modules/$KVER/modules.dep" ]; then
 		depmod -b "$dir" "$KVER" || die "depmod -b $dir $KVER failed"
 	fi
-	MODULE_ARGS=(--modules-dir "$dir/lib/modules/$KVER")
+	MODULES_FROM=(--modules-dir "$dir/lib/modules/$KVER")
 }
 
 # arm64_deb PKG: PKG:arm64 fetched with `apt-get download` and unpacked with
@@ -349,6 +355,8 @@ filler_file() {
 # limits this one boot to S seconds instead of TIMEOUT (a halted VM);
 # `BOOT_SERIAL=pipe:PATH boot …` replaces the serial log file by another
 # QEMU chardev (the caller then writes LOG itself: boot_interactive).
+# Set the array BOOT_QEMU_ARGS to add QEMU arguments (a monitor socket,
+# devices: scenarios-devices.sh).
 boot() {
 	local name=$1 cmdline=$2 img=$3
 	shift 3
@@ -373,7 +381,7 @@ boot() {
 	timeout -k 5 "${BOOT_TIMEOUT:-$TIMEOUT}" "$QEMU" \
 		-machine "$MACHINE" "${QEMU_ARCH_ARGS[@]}" -accel "$ACCEL" -m "$MEM" -smp 1 \
 		-nographic -monitor none -serial "${BOOT_SERIAL:-file:$LOG}" -no-reboot -nic none \
-		-kernel "$KERNEL" -initrd "$img" "${drives[@]}" \
+		-kernel "$KERNEL" -initrd "$img" "${drives[@]}" ${BOOT_QEMU_ARGS[@]+"${BOOT_QEMU_ARGS[@]}"} \
 		-append "$base $cmdline" </dev/null >"$LOGS/$name.qemu" 2>&1 || BOOT_RC=$?
 	BOOT_SECS=$(elapsed "$t0")
 	tr -d '\r' <"$LOG" | grep -a -o '@probe .*' >"$PROBE" || true

@@ -117,7 +117,8 @@ fn main() {
 
     let raw_cmdline = match std::env::var("PROBE_CMDLINE") {
         Ok(c) if !pid1 => c,
-        _ => std::fs::read_to_string("/proc/cmdline").unwrap_or_else(|e| {
+        // Lossy: a command line may hold any bytes (the garbage scenario).
+        _ => std::fs::read("/proc/cmdline").map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_else(|e| {
             r.check("cmdline", false, &format!("cannot read /proc/cmdline: {e}"));
             String::new()
         }),

@@ -94,7 +94,8 @@ pub fn run(argv: CVec, envp: CVec) -> ! {
     clock.lap(Phase::Early);
 
     // Phase 3 — command line: the image's config first, /proc/cmdline wins.
-    let mut cfgbuf = [0u8; CONFIG_MAX];
+    // One byte more than the limit: a longer config is an error, not cut.
+    let mut cfgbuf = [0u8; CONFIG_MAX + 1];
     let mut cmdbuf = [0u8; CMDLINE_MAX];
     let config = sys::read_file(layout::CONFIG, &mut cfgbuf).unwrap_or(b"");
     let cmdline = match sys::read_file("/proc/cmdline", &mut cmdbuf) {
@@ -105,6 +106,11 @@ pub fn run(argv: CVec, envp: CVec) -> ! {
     c.apply(cmdline);
     log::set_quiet(c.quiet);
     log::set_debug(c.debug);
+    if config.len() > CONFIG_MAX {
+        let f = Fatal::msg(Phase::Cmdline, "read", layout::CONFIG.as_bytes(), "longer than 4096 bytes")
+            .with_hint("the image's config is read whole or not at all: shorten it");
+        fail_with_policy(&f, &c, &envp);
+    }
     if let Err(f) = check_cmdline(&c) {
         fail_with_policy(&f, &c, &envp);
     }
@@ -302,9 +308,9 @@ impl<'a> Boot<'a> {
             l.b(&r.path).s(" (").b(&r.fstype).s(")");
             if r.waited_us > 0 {
                 // Announced by the kernel while we waited: how long, and
-                // how fast it was mounted after the announcement.
-                l.s(" appeared after ").ms(r.waited_us).s(", mounted ").ms(self.root_mounted_us - r.appeared_us);
-                l.s(" later");
+                // how fast it was found and mounted after the announcement.
+                l.s(" appeared after ").ms(r.waited_us).s(", found ").ms(r.found_us - r.appeared_us);
+                l.s(" and mounted ").ms(self.root_mounted_us - r.appeared_us).s(" later");
             }
         }
         if self.no_overlay {

@@ -27,8 +27,10 @@ pub struct Device {
     pub fstype: Vec<u8, 16>,
     /// µs spent waiting for it to appear (0: there at the first scan).
     pub waited_us: u64,
-    /// When the kernel's announcement of it woke us (CLOCK_MONOTONIC µs).
+    /// When the kernel's announcement of it woke us, and when it was
+    /// identified (CLOCK_MONOTONIC µs).
     pub appeared_us: u64,
+    pub found_us: u64,
 }
 
 /// Default seconds to wait for a device when neither `rootwait` nor
@@ -93,6 +95,7 @@ pub fn find(what: &'static str, spec: &[u8], deadline_us: Option<u64>) -> Result
         if let Some(mut dev) = scan(&parsed, &mut sb) {
             dev.waited_us = appeared - start;
             dev.appeared_us = appeared;
+            dev.found_us = sys::now_us();
             return Ok(dev);
         }
         appeared = events.wait(deadline_us).ok_or_else(|| {
@@ -163,7 +166,7 @@ fn found(path: Vec<u8, 64>, sb: &mut [u8]) -> Option<Device> {
     if let Some(i) = probe(&path, sb) {
         let _ = fstype.extend_from_slice(i.fstype.as_bytes());
     }
-    Some(Device { path, fstype, waited_us: 0, appeared_us: 0 })
+    Some(Device { path, fstype, waited_us: 0, appeared_us: 0, found_us: 0 })
 }
 
 // Not inlined into `find`: LLVM's inlining here costs ~370 bytes of init.

@@ -148,6 +148,11 @@ impl Line {
             let mut rec: Vec<u8, { LINE_MAX + 4 }> = Vec::new();
             let _ = rec.extend_from_slice(&[b'<', b'0' + self.level as u8, b'>']);
             let _ = rec.extend_from_slice(&self.buf);
+            // The newline ends the record: without it the kernel keeps the
+            // record open for a continuation and does not print it on the
+            // console until the next one arrives (printk_sprint: LOG_NEWLINE
+            // → prb_final_commit). The halt policy's last line hung there.
+            let _ = rec.push(b'\n');
             sys::write_all(fd, &rec);
             printed_by_kernel = (self.level as u8) < console_loglevel_cached();
         }

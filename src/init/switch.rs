@@ -134,22 +134,18 @@ pub fn switch_root() -> Result<u64, Fatal> {
     // The old root, kept open so it can be emptied whichever way we switch.
     let old = sys::open_dir(b"/").map_err(|err| e("open", "/", err))?;
     rustix::process::chdir(NEWROOT).map_err(|err| e("chdir", NEWROOT, err))?;
-    // Made in the overlay's upper layer (the base is read-only).
-    match rustix::fs::mkdirat(CWD, OLDROOT, Mode::from_raw_mode(0o700)) {
-        Ok(()) | Err(Errno::EXIST) => {}
-        Err(err) => return Err(e("mkdir", "/mnt/newroot/oldroot", err)),
+    // Made in the overlay's upper layer (the base is read-only). Without an
+    // overlay (overinit.overlay=off) a read-only root without /oldroot
+    // cannot have it (EROFS): then no pivot, the fallback below.
+    let made = matches!(rustix::fs::mkdirat(CWD, OLDROOT, Mode::from_raw_mode(0o700)), Ok(()) | Err(Errno::EXIST));
+    let pivoted = made && rustix::process::pivot_root(".", OLDROOT).is_ok();
+    if !pivoted {
+        // Fallback (systemd does the same): move the new root over `/`
+        // and chroot. The old root stays underneath, emptied below.
+        let _ = rustix::fs::unlinkat(CWD, OLDROOT, AtFlags::REMOVEDIR);
+        rustix::mount::mount_move(".", "/").map_err(|err| e("move-mount", NEWROOT, err))?;
+        rustix::process::chroot(".").map_err(|err| e("chroot", NEWROOT, err))?;
     }
-    let pivoted = match rustix::process::pivot_root(".", OLDROOT) {
-        Ok(()) => true,
-        Err(_) => {
-            // Fallback (systemd does the same): move the new root over `/`
-            // and chroot. The old root stays underneath, emptied below.
-            let _ = rustix::fs::unlinkat(CWD, OLDROOT, AtFlags::REMOVEDIR);
-            rustix::mount::mount_move(".", "/").map_err(|err| e("move-mount", NEWROOT, err))?;
-            rustix::process::chroot(".").map_err(|err| e("chroot", NEWROOT, err))?;
-            false
-        }
-    };
     rustix::process::chdir("/").map_err(|err| e("chdir", "/", err))?;
     let removed = empty_initramfs(&old);
     drop(old);

@@ -241,8 +241,13 @@ pub fn run_on_console(path: &CStr, argv: &[*const c_char], envp: &CVec) -> Resul
     // A raw clone(SIGCHLD) is fork without musl's fork machinery (atfork
     // handlers, locks: ~2 KiB we do not need in a single-threaded PID 1). All
     // other arguments are 0, so the per-architecture argument order of
-    // clone does not matter.
-    let pid = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_long, 0, 0, 0, 0) } as i32;
+    // clone does not matter (x86_64: flags, stack, ptid, ctid, tls; aarch64:
+    // flags, stack, ptid, tls, ctid). They are passed as c_long: syscall()
+    // is variadic and reads each as a long, and a bare `0` is an i32 whose
+    // upper register half the ABI leaves undefined (stack != 0 would run the
+    // child on a wild stack).
+    const NONE: libc::c_long = 0;
+    let pid = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_long, NONE, NONE, NONE, NONE) } as i32;
     if pid < 0 {
         return Err(Errno::from_raw_os_error(errno()));
     }
@@ -265,8 +270,10 @@ pub fn run_on_console(path: &CStr, argv: &[*const c_char], envp: &CVec) -> Resul
         }
     }
     // Reap until our child is gone (other orphans may be reaped on the way).
+    // wait(), i.e. wait4(-1): rustix's waitpid(None) is wait4(0), "any child
+    // in my process group", and the child left it with setsid(): ECHILD.
     loop {
-        match rustix::process::waitpid(None, rustix::process::WaitOptions::empty()) {
+        match rustix::process::wait(rustix::process::WaitOptions::empty()) {
             Ok(Some((p, status))) if p.as_raw_nonzero().get() == pid => return Ok(status.as_raw() as i32),
             Ok(_) | Err(Errno::INTR) => {}
             Err(e) => return Err(e),

@@ -7,7 +7,8 @@ cd "$(dirname "$0")"
 need=()
 for pair in qemu-system-x86_64:qemu-system-x86 mkfs.ext4:e2fsprogs mkfs.xfs:xfsprogs mkfs.btrfs:btrfs-progs \
     mkfs.vfat:dosfstools mkfs.erofs:erofs-utils mksquashfs:squashfs-tools cpio:cpio sgdisk:gdisk \
-    sfdisk:fdisk blkid:util-linux busybox:busybox-static mcopy:mtools python3:python3; do
+    sfdisk:fdisk blkid:util-linux busybox:busybox-static mcopy:mtools python3:python3 \
+    qemu-system-aarch64:qemu-system-arm depmod:kmod; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || need+=(linux-image-cloud-amd64)
@@ -17,8 +18,9 @@ if ((${#need[@]})); then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl ||
-    rustup target add x86_64-unknown-linux-musl
+for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
+    rustup target list --installed 2>/dev/null | grep -qx $t || rustup target add $t
+done
 
 echo "== unit and property tests"
 cargo test --workspace --quiet
@@ -28,3 +30,10 @@ echo "== budgets"
 
 echo "== QEMU scenarios"
 ./qemu-test.sh
+
+# Boards (README, "aarch64"): the same code on qemu-system-aarch64 -M virt
+# with Debian's arm64 kernel. A subset (~2.5 min of TCG boots): the end
+# state, persistence, three failure paths, the emergency shell; the rest on
+# demand with `ARCH=aarch64 ./qemu-test.sh`.
+echo "== QEMU scenarios on aarch64 (subset)"
+ARCH=aarch64 ./qemu-test.sh endstate persist fail_noroot fail_rootdev fail_init shell_console pack_machine

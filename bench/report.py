@@ -266,24 +266,26 @@ def cfg_name(machine, smp):
     return machine if smp == 1 else "%s -smp %d" % (machine, smp)
 
 
-def persistence(boots):
-    """Whether a token written to /home in boot k was read in boot k+1."""
-    boots = sorted((b for b in boots if b["ok"]), key=lambda b: b["round"])
-    errors = {b["write_error"] for b in boots if b["write_error"]}
+def persistence(groups):
+    """Whether a token written to /home in boot k was read in boot k+1 (same
+    system and machine), over every machine."""
+    errors, pairs, kept = set(), 0, 0
+    for boots in groups:
+        boots = sorted((b for b in boots if b["ok"]), key=lambda b: b["round"])
+        errors |= {b["write_error"] for b in boots if b["write_error"]}
+        for a, b in zip(boots, boots[1:]):
+            if b["round"] != a["round"] + 1 or not a["wrote"]:
+                continue
+            pairs += 1
+            kept += b["read"] == a["wrote"]
     if errors:
         return "no: write failed (%s)" % ", ".join(sorted(errors))
-    pairs = kept = 0
-    for a, b in zip(boots, boots[1:]):
-        if b["round"] != a["round"] + 1 or not a["wrote"]:
-            continue
-        pairs += 1
-        kept += b["read"] == a["wrote"]
     if pairs == 0:
         return "? (needs 2 boots)"
     if kept == pairs:
         return "yes (%d/%d reboots)" % (kept, pairs)
     if kept == 0:
-        return "no: lost at reboot"
+        return "no: lost at reboot (%d/%d)" % (pairs - kept, pairs)
     return "partly (%d/%d reboots)" % (kept, pairs)
 
 
@@ -359,7 +361,8 @@ def build(out_dir, report_path, chart_path):
     w("| source | overinit commit %s |" % one(meta, "commit"))
     w("| load average | %s at start, %s at end (other work shared the 2 cores: figures are noisy) |"
       % (one(meta, "load_start"), one(meta, "load_end")))
-    w("| boots | %d, %s s of wall time |" % (len(rows), one(meta, "wall_total")))
+    stopped = "; stopped early " + one(meta, "stopped") if meta.get("stopped") else ""
+    w("| boots | %d, %s s of wall time%s |" % (len(rows), one(meta, "wall_total"), stopped))
     pk = ", ".join("%s %s" % tuple(p.split("\t")) for p in meta.get("pkg", []) if not p.endswith("\t-"))
     w("| packages | %s |" % pk)
     w("")
@@ -423,19 +426,15 @@ def build(out_dir, report_path, chart_path):
         else:
             size_cells = [fmt_size(info[0]), fmt_size(info[1]), info[2]]
         allboots = [b for (s_, _, _), bs in by.items() if s_ == name for b in bs]
-        persist = []
-        for m, s in configs:
-            bs = by.get((name, m, s), [])
-            if any(b["ok"] for b in bs):
-                persist.append(persistence(bs))
-        persist = sorted(set(persist))
+        groups = [by.get((name, m, s), []) for m, s in configs]
+        persist = persistence(groups) if any(b["ok"] for g in groups for b in g) else "–"
         walls = []
         for m, s in configs:
             ok = [b["wall"] for b in by.get((name, m, s), []) if b["ok"]]
             walls.append("%.1f s" % median(ok) if ok else "–")
         w("| %s | %s | %s | %s | %s | %s | %s |" % (
             name, size_cells[0], size_cells[1], size_cells[2], root_kind(allboots) if allboots else "–",
-            "; ".join(persist) or "–", " | ".join(walls)))
+            persist, " | ".join(walls)))
     w("")
 
     # overinit's breakdown.

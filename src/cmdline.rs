@@ -28,6 +28,9 @@ pub enum ProblemKind {
     BadValue,
     /// A known key that needs a value but was given none.
     MissingValue,
+    /// A known key whose value (or one item of a list, kept in `value`)
+    /// breaks the named rule.
+    Rule(&'static str),
 }
 
 /// One parameter the parser could not accept.
@@ -45,6 +48,7 @@ impl Problem<'_> {
             ProblemKind::UnknownKey => "unknown overinit parameter",
             ProblemKind::BadValue => "invalid value",
             ProblemKind::MissingValue => "needs a value",
+            ProblemKind::Rule(why) => why,
         }
     }
 }
@@ -132,6 +136,13 @@ pub struct Cmdline<'a> {
     pub state_nofail: bool,
     /// `overinit.overlay=on|off|try`.
     pub overlay: OverlayMode,
+    /// `overinit.persist=`: absolute paths kept on the state device, comma
+    /// separated, each checked by [`persist_rule`] (iterate with [`items`]).
+    pub persist: Option<&'a [u8]>,
+    /// `overinit.inodes=`: `nr_inodes=` of the `/data/system` tmpfs.
+    pub inodes: Option<&'a [u8]>,
+    /// `overinit.overlayopts=`: overlayfs options appended to ours.
+    pub overlayopts: Option<&'a [u8]>,
     /// Problems found, in order (first [`MAX_PROBLEMS`]).
     pub problems: Vec<Problem<'a>, MAX_PROBLEMS>,
     /// Total number of problems, including those not stored.
@@ -151,7 +162,57 @@ pub const OVERINIT_KEYS: &[(&str, &str)] = &[
     ("break", "open the emergency shell before a phase: modules, devices, base, data, overlay, validate, state, system, switch, exec; default: none"),
     ("state.nofail", "boot with an empty tmpfs state (and a warning) if the state device does not appear; default: off (fatal)"),
     ("overlay", "on, off (mount the root device itself, honouring ro/rw) or try (overlay if the kernel has it, else the root read-only); default: on"),
+    ("persist", "comma-separated absolute paths bind-mounted from /data/state/PATH, seeded from the base on first boot; default: none"),
+    ("inodes", "nr_inodes of the /data/system tmpfs (k/m/g suffixes); default: the kernel's (half the RAM pages)"),
+    ("overlayopts", "extra overlayfs options appended to the overlay mount, e.g. redirect_dir=on; default: none"),
 ];
+
+/// The standard kernel parameters the parser reads (`--` ends the
+/// parameters). Add a name here when [`Cmdline::parse`] learns one: the
+/// docs test checks docs/parameters.md against this list and
+/// [`OVERINIT_KEYS`].
+pub const KERNEL_KEYS: &[&str] =
+    &["root", "rootfstype", "rootflags", "ro", "rw", "rootwait", "rootdelay", "init", "panic", "quiet", "--"];
+
+/// At most this many `overinit.persist=` paths.
+pub const MAX_PERSIST: usize = 16;
+/// Longest persisted path.
+pub const PERSIST_PATH_MAX: usize = 200;
+
+/// The non-empty items of a comma-separated list.
+pub fn items(v: Option<&[u8]>) -> impl Iterator<Item = &[u8]> {
+    v.unwrap_or(b"").split(|&b| b == b',').filter(|i| !i.is_empty())
+}
+
+/// Why an `overinit.persist=` path is refused (`None`: it is fine). Paths
+/// are compared as bytes and sorted, so they must be canonical.
+#[inline(never)]
+pub fn persist_rule(p: &[u8]) -> Option<&'static str> {
+    if p.len() > PERSIST_PATH_MAX {
+        return Some("persisted path longer than 200 bytes");
+    }
+    if p.first() != Some(&b'/') {
+        return Some(BAD_PATH);
+    }
+    // Walk the components after the leading `/`; `start` is where the
+    // current one begins.
+    let mut start = 1;
+    for i in 1..=p.len() {
+        if i == p.len() || p[i] == b'/' {
+            let c = &p[start..i];
+            let reserved = start == 1 && matches!(c, b"data" | b"dev" | b"proc" | b"sys");
+            if reserved || matches!(c, b"" | b"." | b"..") {
+                return Some(BAD_PATH);
+            }
+            start = i + 1;
+        }
+    }
+    None
+}
+
+/// Every rule of [`persist_rule`] but the length, in one message.
+pub const BAD_PATH: &str =
+    "persisted paths must be absolute, canonical (no //, ., .. or trailing /) and outside /data /dev /proc /sys";
 
 /// Whitespace as the kernel's `isspace()` sees it (include/linux/ctype.h,
 /// lib/ctype.c): ASCII 9–13, space, and 0xA0 (Latin-1 no-break space).
@@ -399,6 +460,22 @@ impl<'a> Cmdline<'a> {
                 Some(b"try") => self.overlay = OverlayMode::Try,
                 _ => self.problem(ProblemKind::BadValue, key, value),
             },
+            b"persist" => {
+                self.persist = value.filter(|v| !v.is_empty());
+                for (n, item) in items(self.persist).enumerate() {
+                    let why = if n == MAX_PERSIST { Some("more than 16 persisted paths") } else { persist_rule(item) };
+                    if let Some(why) = why {
+                        self.persist = None;
+                        self.problem(ProblemKind::Rule(why), key, Some(item));
+                        break;
+                    }
+                }
+            }
+            b"inodes" => match value {
+                Some(v) if valid_size(v) && !v.ends_with(b"%") => self.inodes = Some(v),
+                _ => self.problem(ProblemKind::BadValue, key, value),
+            },
+            b"overlayopts" => self.overlayopts = value.filter(|v| !v.is_empty()),
             _ => self.problem(ProblemKind::UnknownKey, key, value),
         }
     }
@@ -487,6 +564,9 @@ mod tests {
             break_before: None,
             state_nofail: false,
             overlay: OverlayMode::On,
+            persist: None,
+            inodes: None,
+            overlayopts: None,
             problems: Vec::new(),
             problem_count: 0,
         };
@@ -551,6 +631,97 @@ mod tests {
         let bad = Cmdline::parse(b"overinit.on_error=explode overinit.break=cmdline overinit.overlay=maybe");
         assert_eq!(bad.problem_count, 3);
         assert!(bad.problems.iter().all(|p| p.kind == ProblemKind::BadValue));
+    }
+
+    #[test]
+    fn every_listed_key_is_parsed() {
+        let plain = Cmdline::parse(b"");
+        for key in KERNEL_KEYS.iter().filter(|k| **k != "--") {
+            let flag = matches!(*key, "ro" | "rw" | "rootwait" | "quiet");
+            let text = std::format!("{key}{}", if flag { "" } else { "=7" });
+            assert_ne!(Cmdline::parse(text.as_bytes()), plain, "{key} is listed but not parsed");
+        }
+        assert_eq!(Cmdline::parse(b"-- rw").ro, None);
+        for (key, _) in OVERINIT_KEYS {
+            let text = std::format!("overinit.{key}");
+            let c = Cmdline::parse(text.as_bytes());
+            assert!(
+                c.problems.iter().all(|p| p.kind != ProblemKind::UnknownKey),
+                "overinit.{key} is listed but unknown"
+            );
+        }
+    }
+
+    #[test]
+    fn persist_paths() {
+        let c = Cmdline::parse(b"overinit.persist=/etc/ssh,/var/lib/docker,,/etc/machine-id");
+        assert_eq!(c.problem_count, 0);
+        let got: StdVec<&[u8]> = items(c.persist).collect();
+        assert_eq!(got, [&b"/etc/ssh"[..], b"/var/lib/docker", b"/etc/machine-id"]);
+        // The config file sets it, the command line replaces it, empty unsets.
+        let mut c = Cmdline::parse(b"overinit.persist=/a");
+        c.apply(b"overinit.persist=/b");
+        assert_eq!(c.persist, Some(&b"/b"[..]));
+        c.apply(b"overinit.persist=");
+        assert_eq!(c.persist, None);
+        for (bad, why) in [
+            (&b"etc/ssh"[..], BAD_PATH),
+            (b"/", BAD_PATH),
+            (b"/etc/", BAD_PATH),
+            (b"/etc//ssh", BAD_PATH),
+            (b"/etc/../root", BAD_PATH),
+            (b"/./etc", BAD_PATH),
+            (b"/etc/.", BAD_PATH),
+            (b"/data/state", BAD_PATH),
+            (b"/proc", BAD_PATH),
+            (b"/sys/fs", BAD_PATH),
+        ] {
+            assert_eq!(persist_rule(bad), Some(why), "{bad:?}");
+            let mut line = StdVec::from(&b"overinit.persist=/ok,"[..]);
+            line.extend_from_slice(bad);
+            let c = Cmdline::parse(&line);
+            // The problem names the offending item, not the whole list.
+            assert_eq!(
+                c.problems[..],
+                [Problem { kind: ProblemKind::Rule(why), key: b"overinit.persist", value: bad }]
+            );
+            assert_eq!(c.first_fatal().unwrap().what(), why);
+            assert_eq!(c.persist, None);
+        }
+        assert_eq!(persist_rule(b"/var/datax"), None);
+        assert_eq!(persist_rule(b"/root/.ssh"), None);
+        assert_eq!(persist_rule(b""), Some(BAD_PATH));
+        assert_eq!(persist_rule(b"/device"), None);
+        assert_eq!(persist_rule(b"/var/lib/dev"), None);
+        assert_eq!(persist_rule(b"/etc/..x"), None);
+        assert_eq!(persist_rule(b"/x/data"), None);
+        let long = [b'a'; PERSIST_PATH_MAX];
+        let mut p = StdVec::from(&b"/"[..]);
+        p.extend_from_slice(&long[1..]);
+        assert_eq!(persist_rule(&p), None);
+        p.push(b'a');
+        assert_eq!(persist_rule(&p), Some("persisted path longer than 200 bytes"));
+        let mut many = StdVec::from(&b"overinit.persist="[..]);
+        for i in 0..=MAX_PERSIST {
+            many.extend_from_slice(std::format!("/p{i},").as_bytes());
+        }
+        let c = Cmdline::parse(&many);
+        assert_eq!(c.first_fatal().unwrap().what(), "more than 16 persisted paths");
+        assert_eq!(c.first_fatal().unwrap().value, b"/p16");
+    }
+
+    #[test]
+    fn inodes_and_overlay_options() {
+        let c =
+            Cmdline::parse(b"overinit.inodes=64k overinit.overlayopts=redirect_dir=on,metacopy=on overinit.size=25%");
+        assert_eq!((c.inodes, c.size), (Some(&b"64k"[..]), Some(&b"25%"[..])));
+        assert_eq!(c.overlayopts, Some(&b"redirect_dir=on,metacopy=on"[..]));
+        assert_eq!(c.problem_count, 0);
+        for bad in [&b"overinit.inodes=50%"[..], b"overinit.inodes=x", b"overinit.inodes"] {
+            assert_eq!(Cmdline::parse(bad).first_fatal().unwrap().kind, ProblemKind::BadValue);
+        }
+        // Split and checked when the plan is built (plan.rs tests).
+        assert_eq!(Cmdline::parse(b"overinit.overlayopts=").overlayopts, None);
     }
 
     #[test]

@@ -21,12 +21,14 @@
 //! - /dev is always the devtmpfs we mounted in phase 1, so it is rbound (the
 //!   seed's "fresh devtmpfs" branch cannot happen).
 
-use crate::cmdline::{Cmdline, OverlayMode};
+use crate::cmdline::{items, Cmdline, OverlayMode, MAX_PERSIST};
 use crate::mountopt::{self, ms, OptError};
+use core::ffi::CStr;
 use heapless::Vec;
 
-/// Upper bound on the number of steps in a plan.
-pub const MAX_STEPS: usize = 48;
+/// Upper bound on the number of steps in a plan (the fixed ones, then one
+/// per persisted path).
+pub const MAX_STEPS: usize = 64;
 /// Longest mount data string a step can carry (root/state flags + ours).
 pub const DATA_MAX: usize = 320;
 
@@ -148,6 +150,11 @@ pub enum Op<'a> {
     Mount { source: Source, fstype: FsType<'a>, flags: u32, data: Vec<u8, DATA_MAX> },
     /// `mount(NULL, target, NULL, flags, NULL)` with propagation flags.
     Propagate { flags: u32 },
+    /// A persisted path: on first boot (no `/data/state<path>` yet) copy
+    /// `/mnt/newroot<path>` there with owner, mode and xattrs, recursively
+    /// (an empty directory if the root has none); then bind it on
+    /// `/mnt/newroot<path>`, making that mount point first if missing.
+    Persist { path: &'a [u8] },
 }
 
 /// One step of the plan.
@@ -168,6 +175,16 @@ impl Step<'_> {
             Op::Mount { flags, .. } if flags & ms::BIND != 0 => "bind-mount",
             Op::Mount { .. } => "mount",
             Op::Propagate { .. } => "make-rslave",
+            Op::Persist { .. } => "persist",
+        }
+    }
+
+    /// What the step acts on, for error lines: the path for a persisted
+    /// path, else the target.
+    pub fn object(&self) -> &[u8] {
+        match &self.op {
+            Op::Persist { path } => path,
+            _ => self.target.as_bytes(),
         }
     }
 }
@@ -199,6 +216,9 @@ pub enum PlanError {
     RootFlags(OptError),
     /// `overinit.stateflags=` did not parse.
     StateFlags(OptError),
+    /// `overinit.overlayopts=` did not parse, or holds mount flags (they
+    /// would apply to the root mount, not to overlayfs).
+    OverlayOpts(Option<OptError>),
     /// `bind`, `move`, `remount` or a propagation word in `rootflags=` /
     /// `overinit.stateflags=`: they change what mount(2) does, not how.
     NotAllowed(&'static str),
@@ -215,9 +235,12 @@ impl PlanError {
             PlanError::NoRoot => ("root=", "missing: the kernel command line names no root device"),
             PlanError::RootFlags(e) => ("rootflags=", e.message()),
             PlanError::StateFlags(e) => ("overinit.stateflags=", e.message()),
+            PlanError::OverlayOpts(e) => {
+                ("overinit.overlayopts=", e.map_or("mount flags are not overlayfs options", |e| e.message()))
+            }
             PlanError::NotAllowed(what) => (what, "bind, move, remount and propagation options are not allowed here"),
             PlanError::DataTooLong(what) => (what, "mount options longer than 320 bytes"),
-            PlanError::TooManySteps => ("plan", "more than 48 steps"),
+            PlanError::TooManySteps => ("plan", "more than 64 steps"),
         }
     }
 }
@@ -336,13 +359,15 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
     b.mkdir(Data, STATE, 0o755, "mount point of the persistent state")?;
     let mut sized = [0u8; 40];
     let size_opt = concat(&mut sized, b"size=", size);
+    let mut inodes = [0u8; 40];
+    let inodes_opt = c.inodes.map_or(&b""[..], |n| concat(&mut inodes, b"nr_inodes=", n));
     b.mount(
         Data,
         Source::Fixed("tmpfs"),
         "/data/system",
         FsType::Fixed("tmpfs"),
         0,
-        &[size_opt, b"mode=0755"],
+        &[size_opt, inodes_opt, b"mode=0755"],
         "RAM for the upper and work layers: writes vanish at reboot",
     )?;
     b.mkdir(Data, UPPER, 0o755, "overlay upper layer (its mode becomes the mode of /)")?;
@@ -352,7 +377,12 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
     b.mkdir(Data, "/data/system/lock", 0o755, "seed layout: lock files")?;
 
     // Phase 8 — overlay. lowerdir may equal the target (checked on 6.1):
-    // the overlay covers the base at the same place.
+    // the overlay covers the base at the same place. Options of our own are
+    // split like any other (only overlayfs data may remain).
+    let extra = mountopt::split(c.overlayopts.unwrap_or(b"")).map_err(|e| PlanError::OverlayOpts(Some(e)))?;
+    if extra.flags | extra.propagation != 0 {
+        return Err(PlanError::OverlayOpts(None));
+    }
     if overlay {
         b.mount(
             Overlay,
@@ -360,7 +390,7 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
             NEWROOT,
             FsType::Fixed("overlay"),
             0,
-            &[b"lowerdir=/mnt/newroot,upperdir=/data/system/upper,workdir=/data/system/work"],
+            &[b"lowerdir=/mnt/newroot,upperdir=/data/system/upper,workdir=/data/system/work", &extra.data],
             "the new root: base read-only below, tmpfs above",
         )?;
     }
@@ -449,6 +479,19 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
         &[b"mode=1777"],
         "world-writable, sticky, gone at reboot",
     )?;
+    // Persisted paths last (nothing mounted above hides them), in byte
+    // order: a parent sorts before its children, so it is seeded and bound
+    // first. Duplicates are dropped.
+    let mut persist: Vec<&'a [u8], MAX_PERSIST> = Vec::new();
+    for p in items(c.persist) {
+        if !persist.contains(&p) {
+            let at = persist.iter().position(|q| p < *q).unwrap_or(persist.len());
+            let _ = persist.insert(at, p);
+        }
+    }
+    for &path in &persist {
+        b.push(System, NEWROOT, Op::Persist { path }, "overinit.persist=: seeded from the root on first boot")?;
+    }
 
     Ok(Plan { root, state, steps: b.steps })
 }
@@ -461,7 +504,7 @@ fn check_allowed(o: &mountopt::MountOpts, what: &'static str) -> Result<(), Plan
 }
 
 /// `a` + `b` in `buf`, truncated to the buffer (callers size it).
-fn concat<'b>(buf: &'b mut [u8], a: &[u8], b: &[u8]) -> &'b [u8] {
+pub fn concat<'b>(buf: &'b mut [u8], a: &[u8], b: &[u8]) -> &'b [u8] {
     let mut n = 0;
     for &byte in a.iter().chain(b) {
         if n == buf.len() {
@@ -471,6 +514,15 @@ fn concat<'b>(buf: &'b mut [u8], a: &[u8], b: &[u8]) -> &'b [u8] {
         n += 1;
     }
     &buf[..n]
+}
+
+/// `a` + `b` as a C string in `buf` (empty if it holds a NUL; callers size
+/// `buf` for validated inputs).
+pub fn cpath<'b>(buf: &'b mut [u8], a: &[u8], b: &[u8]) -> &'b CStr {
+    let last = buf.len() - 1;
+    let n = concat(&mut buf[..last], a, b).len();
+    buf[n] = 0;
+    CStr::from_bytes_with_nul(&buf[..=n]).unwrap_or(c"")
 }
 
 /// The devices found for a plan's `Source::Root`/`Source::State`.
@@ -489,6 +541,9 @@ pub trait Kernel {
     fn mkdir(&mut self, path: &str, mode: u32) -> Result<(), i32>;
     /// `mount(2)`; empty `fstype`/`data` mean NULL.
     fn mount(&mut self, source: &[u8], target: &str, fstype: &[u8], flags: u32, data: &[u8]) -> Result<(), i32>;
+    /// [`Op::Persist`]: seed `state` from `root` unless it exists, then
+    /// bind `state` on `root`.
+    fn persist(&mut self, state: &CStr, root: &CStr) -> Result<(), i32>;
 }
 
 /// The step that failed and the errno.
@@ -537,6 +592,10 @@ pub fn execute<K: Kernel>(plan: &Plan<'_>, phase: Phase, found: &Found<'_>, k: &
                 k.mount(src, step.target, fs, *flags, data)
             }
             Op::Propagate { flags } => k.mount(b"", step.target, b"", *flags, b""),
+            Op::Persist { path } => {
+                let (mut a, mut b) = ([0u8; 256], [0u8; 256]);
+                k.persist(cpath(&mut a, STATE.as_bytes(), path), cpath(&mut b, NEWROOT.as_bytes(), path))
+            }
         };
         r.map_err(|errno| StepFailure { index, errno })?;
     }
@@ -605,6 +664,10 @@ mod tests {
                 Some((t, e)) if t == target => Err(e),
                 _ => Ok(()),
             }
+        }
+        fn persist(&mut self, state: &CStr, root: &CStr) -> Result<(), i32> {
+            self.calls.push(std::format!("persist {} {}", state.to_str().unwrap(), root.to_str().unwrap()));
+            Ok(())
         }
     }
 
@@ -718,5 +781,62 @@ mod tests {
         let plan = build(&Cmdline::parse(b"root=/dev/vda overinit.state=/dev/vdb")).unwrap();
         assert!(plan.steps.windows(2).all(|w| w[0].phase <= w[1].phase));
         assert!(plan.steps.len() <= MAX_STEPS);
+    }
+
+    #[test]
+    fn persisted_paths_last_parents_first_once() {
+        let c = Cmdline::parse(
+            b"root=/dev/vda overinit.state=/dev/vdb overinit.persist=/var/lib/docker,/etc/ssh,/etc,/etc-x,/etc",
+        );
+        let plan = build(&c).unwrap();
+        let mut k = Recorder::default();
+        run_all(&plan, &mut k).unwrap();
+        let tail: StdVec<&str> = k.calls[k.calls.len() - 4..].iter().map(String::as_str).collect();
+        assert_eq!(
+            tail,
+            [
+                "persist /data/state/etc /mnt/newroot/etc",
+                "persist /data/state/etc-x /mnt/newroot/etc-x",
+                "persist /data/state/etc/ssh /mnt/newroot/etc/ssh",
+                "persist /data/state/var/lib/docker /mnt/newroot/var/lib/docker",
+            ]
+        );
+        // After every other mount of the new root (nothing hides them), and
+        // after the state device is mounted.
+        let last_mount = k.calls.iter().rposition(|c| c.starts_with("mount ")).unwrap();
+        let first_persist = k.calls.iter().position(|c| c.starts_with("persist ")).unwrap();
+        assert!(last_mount < first_persist);
+        let step = plan.steps.iter().find(|s| matches!(s.op, Op::Persist { .. })).unwrap();
+        assert_eq!((step.phase, step.action(), step.object()), (Phase::System, "persist", &b"/etc"[..]));
+        // Also without a state device: the state tmpfs holds them.
+        let plan = build(&Cmdline::parse(b"root=/dev/vda overinit.persist=/etc/ssh")).unwrap();
+        assert_eq!(plan.steps.iter().filter(|s| matches!(s.op, Op::Persist { .. })).count(), 1);
+        // The most paths the parser allows fit in a plan.
+        let mut line = std::string::String::from("root=/dev/vda overinit.state=/dev/vdb overinit.persist=");
+        for i in 0..MAX_PERSIST {
+            line.push_str(&std::format!("/p{i},"));
+        }
+        assert!(build(&Cmdline::parse(line.as_bytes())).is_ok());
+    }
+
+    #[test]
+    fn size_inodes_and_overlay_options() {
+        let c =
+            Cmdline::parse(b"root=/dev/vda overinit.size=25% overinit.inodes=64k overinit.overlayopts=redirect_dir=on");
+        let plan = build(&c).unwrap();
+        let mut k = Recorder::default();
+        run_all(&plan, &mut k).unwrap();
+        assert!(k.calls.contains(&String::from("mount tmpfs /data/system tmpfs 0x0 size=25%,nr_inodes=64k,mode=0755")));
+        assert!(k.calls.contains(&String::from(
+            "mount overlay /mnt/newroot overlay 0x0 lowerdir=/mnt/newroot,upperdir=/data/system/upper,workdir=/data/system/work,redirect_dir=on"
+        )));
+        let err = |s: &[u8]| build(&Cmdline::parse(s)).unwrap_err();
+        assert_eq!(err(b"root=/dev/vda overinit.overlayopts=ro"), PlanError::OverlayOpts(None));
+        assert_eq!(err(b"root=/dev/vda overinit.overlayopts=metacopy=on,rshared"), PlanError::OverlayOpts(None));
+        assert_eq!(
+            PlanError::OverlayOpts(None).describe(),
+            ("overinit.overlayopts=", "mount flags are not overlayfs options")
+        );
+        assert!(matches!(err(br#"root=/dev/vda overinit.overlayopts=a="b"#), PlanError::OverlayOpts(Some(_))));
     }
 }

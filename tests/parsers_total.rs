@@ -27,7 +27,19 @@ fn within_any(part: &[u8], wholes: &[&[u8]]) -> bool {
 
 /// Every borrowed value of a parsed command line comes from one of `inputs`.
 fn assert_borrows(c: &Cmdline<'_>, inputs: &[&[u8]]) {
-    let fields = [c.root, c.rootfstype, c.rootflags, c.init, c.state, c.statefstype, c.stateflags, c.size];
+    let fields = [
+        c.root,
+        c.rootfstype,
+        c.rootflags,
+        c.init,
+        c.state,
+        c.statefstype,
+        c.stateflags,
+        c.size,
+        c.persist,
+        c.inodes,
+        c.overlayopts,
+    ];
     for v in fields.into_iter().flatten() {
         assert!(within_any(v, inputs), "value {v:?} is not a slice of the input");
         assert!(!v.is_empty(), "an empty value is stored as None");
@@ -44,6 +56,9 @@ fn assert_borrows(c: &Cmdline<'_>, inputs: &[&[u8]]) {
     if let Some(b) = c.break_before {
         assert!(b.can_break());
     }
+    // A stored persist list holds only paths the rule accepts, few enough.
+    assert!(cmdline::items(c.persist).all(|p| cmdline::persist_rule(p).is_none()));
+    assert!(cmdline::items(c.persist).count() <= cmdline::MAX_PERSIST);
 }
 
 /// Tokens that steer the parsers into their interesting branches.
@@ -68,6 +83,11 @@ const PIECES: &[&[u8]] = &[
     b"overinit.break=",
     b"overinit.state.nofail",
     b"overinit.overlay=",
+    b"overinit.persist=",
+    b"overinit.inodes=",
+    b"overinit.overlayopts=",
+    b"/etc/ssh,",
+    b"/..",
     b"overinit.",
     b"overinit.bogus=",
     b"tmpfs",
@@ -157,6 +177,10 @@ impl Kernel for Fake {
     }
     fn mount(&mut self, _: &[u8], _: &str, _: &[u8], _: u32, data: &[u8]) -> Result<(), i32> {
         assert!(data.len() <= plan::DATA_MAX);
+        self.next()
+    }
+    fn persist(&mut self, state: &std::ffi::CStr, root: &std::ffi::CStr) -> Result<(), i32> {
+        assert!(state.to_bytes().starts_with(b"/data/state/") && root.to_bytes().starts_with(b"/mnt/newroot/"));
         self.next()
     }
 }

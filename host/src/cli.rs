@@ -58,17 +58,24 @@ Options:
                              kernel that unpacks compressed initramfs supports;
                              zstd and xz are smaller but optional in the
                              kernel's config)
+      --config FILE          defaults for the kernel command line, stored as
+                             {config}: the same syntax (space or newline
+                             separated, no comments); the command line wins.
+                             Checked with the boot's own parser: a bad value
+                             or unknown overinit.* key refuses the pack
   -h, --help                 show this help
 
 Exit status: 0 on success, 1 if the image cannot be made, 2 for usage errors.
 ",
         modules = layout::MODULES_DIR,
         list = layout::MODULE_LIST,
+        config = layout::CONFIG,
     )
 }
 
 /// Options of the long form, for "did you mean" on a typo.
-const PACK_OPTIONS: &[&str] = &["output", "init", "module", "kernel-release", "modules-dir", "add", "compress", "help"];
+const PACK_OPTIONS: &[&str] =
+    &["output", "init", "module", "kernel-release", "modules-dir", "add", "compress", "config", "help"];
 
 /// Where the modules come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +103,8 @@ pub struct PackArgs {
     pub modules: Vec<String>,
     pub adds: Vec<Add>,
     pub compress: Compression,
+    /// `--config FILE`: the image's command-line defaults.
+    pub config: Option<PathBuf>,
 }
 
 /// What the command line asks for.
@@ -120,6 +129,7 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
     let mut modules = Vec::new();
     let mut adds = Vec::new();
     let mut compress = Compression::DEFAULT;
+    let mut config = None;
     // lexopt's own messages ("missing argument for option '--init'") are clear.
     let lex = |e: lexopt::Error| usage(e.to_string());
     while let Some(arg) = parser.next().map_err(lex)? {
@@ -146,6 +156,7 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
                 modules.push(name);
             }
             Long("add") => adds.push(parse_add(parser.value().map_err(lex)?)?),
+            Long("config") => config = Some(PathBuf::from(parser.value().map_err(lex)?)),
             Long("compress") => {
                 let name = parser.value().map_err(lex)?.string().map_err(lex)?;
                 compress = Compression::from_name(&name)
@@ -168,7 +179,7 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
         (None, Some(dir)) => ModulesFrom::Dir(dir),
         (None, None) => ModulesFrom::RunningKernel,
     };
-    Ok(Request::Run(PackArgs { output, init, modules_from, modules, adds, compress }))
+    Ok(Request::Run(PackArgs { output, init, modules_from, modules, adds, compress, config }))
 }
 
 /// `SRC:DEST`, split at the last `:` (DEST is an image path we choose; SRC
@@ -225,6 +236,8 @@ mod tests {
             "a:b:/etc/x",
             "--compress",
             "xz",
+            "--config",
+            "cfg",
         ];
         let Request::Run(p) = parse(&args).unwrap() else { panic!("not a run") };
         assert_eq!(
@@ -236,6 +249,7 @@ mod tests {
                 modules: vec!["virtio_blk".into(), "overlay".into()],
                 adds: vec![Add { src: "a:b".into(), dest: "/etc/x".into() }],
                 compress: Compression::Xz,
+                config: Some("cfg".into()),
             }
         );
     }

@@ -11,6 +11,8 @@ pub enum Error {
     Usage(String),
     /// `--init PATH` is missing, not a regular file, or empty.
     Init { path: PathBuf, problem: String },
+    /// `--config FILE` cannot be read, is too large, or does not parse.
+    Config { path: PathBuf, problem: String },
     /// `SOURCE_DATE_EPOCH` is set but not a timestamp newc can store.
     SourceDateEpoch(String),
     /// The running kernel's release cannot be determined.
@@ -60,6 +62,7 @@ impl fmt::Display for Error {
         match self {
             Error::Usage(msg) => write!(f, "{msg}"),
             Error::Init { path, problem } => write!(f, "--init {}: {problem}", path.display()),
+            Error::Config { path, problem } => write!(f, "--config {}: {problem}", path.display()),
             Error::SourceDateEpoch(value) => {
                 write!(f, "SOURCE_DATE_EPOCH={value:?} is not a number of seconds from 0 to {}", u32::MAX)
             }

@@ -122,6 +122,11 @@ pub fn build(args: &PackArgs, mtime: u32) -> Result<(Vec<u8>, Report), Error> {
         }
     }
 
+    if let Some(path) = &args.config {
+        let entry = Entry::new(Node::File(read_config(path)?), DATA_MODE, "--config");
+        image.insert("--config", Path::new(layout::CONFIG), entry)?;
+    }
+
     for add in &args.adds {
         image.add_host(&add.src, &add.dest)?;
     }
@@ -130,6 +135,34 @@ pub fn build(args: &PackArgs, mtime: u32) -> Result<(Vec<u8>, Report), Error> {
     let bytes = compress::compress(&archive, args.compress)
         .map_err(|err| Error::Compress { how: args.compress.name(), err })?;
     Ok((bytes, report))
+}
+
+/// Longest config init reads (`CONFIG_MAX` in src/init/boot.rs; a file
+/// that fills the buffer would be cut silently).
+const CONFIG_MAX: usize = 4095;
+
+/// `--config FILE`: read and checked with the parser the boot uses, so a
+/// mistake is found now rather than at boot.
+fn read_config(path: &Path) -> Result<Vec<u8>, Error> {
+    let problem = |problem: String| Error::Config { path: path.to_path_buf(), problem };
+    let bytes = fs::read(path).map_err(|e| problem(e.to_string()))?;
+    if bytes.len() > CONFIG_MAX {
+        return Err(problem(format!("{} bytes; init reads at most {CONFIG_MAX}", bytes.len())));
+    }
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        return Err(problem(format!("NUL byte at offset {at} (the parser would stop there)")));
+    }
+    let first = overinit::cmdline::Cmdline::parse(&bytes).problems.first().map(|p| {
+        let value = if p.value.is_empty() { String::new() } else { format!("={}", String::from_utf8_lossy(p.value)) };
+        format!("{}{value}: {}", String::from_utf8_lossy(p.key), p.what())
+    });
+    if let Some(first) = first {
+        return Err(problem(first));
+    }
+    if bytes.split(u8::is_ascii_whitespace).any(|t| t == b"--") {
+        return Err(problem("`--` ends the parameters: what follows would be ignored".to_string()));
+    }
+    Ok(bytes)
 }
 
 /// `--init PATH`, which must be a non-empty regular file (symlinks followed).
@@ -257,6 +290,7 @@ mod tests {
             modules: Vec::new(),
             adds: Vec::new(),
             compress: Compression::None,
+            config: None,
         };
         Fixture { dir, args }
     }
@@ -311,6 +345,41 @@ mod tests {
         let blk = &files.iter().find(|(n, _)| *n == blk).unwrap().1;
         assert_eq!(blk, b"\x7fELF kernel/drivers/block/virtio_blk.ko");
         assert!(files.iter().any(|(n, d)| n == "init" && d == b"\x7fELF init binary"));
+    }
+
+    #[test]
+    fn config_lands_in_its_slot_after_the_boot_parser_accepts_it() {
+        let mut f = fixture("pack-config");
+        let cfg = f.dir.path().join("config");
+        fs::write(&cfg, "overinit.persist=/etc/ssh,/var/lib/docker\noverinit.size=25%\n").unwrap();
+        f.args.config = Some(cfg.clone());
+        let (image, _) = build(&f.args, 0).unwrap();
+        let name = layout::CONFIG.trim_start_matches('/');
+        let files = files(&image);
+        let stored = &files.iter().find(|(n, _)| n == name).unwrap().1;
+        assert_eq!(stored, &fs::read(&cfg).unwrap());
+        let refused = |text: &[u8]| {
+            fs::write(&cfg, text).unwrap();
+            err(&f.args)
+        };
+        let at = cfg.display();
+        assert_eq!(
+            refused(b"overinit.persist=etc"),
+            format!("--config {at}: overinit.persist=etc: persisted paths must be absolute, canonical (no //, ., .. or trailing /) and outside /data /dev /proc /sys")
+        );
+        assert_eq!(
+            refused(b"overinit.sise=1G"),
+            format!("--config {at}: overinit.sise=1G: unknown overinit parameter")
+        );
+        assert_eq!(refused(b"overinit.size=lots"), format!("--config {at}: overinit.size=lots: invalid value"));
+        assert_eq!(
+            refused(b"quiet -- overinit.size=1G"),
+            format!("--config {at}: `--` ends the parameters: what follows would be ignored")
+        );
+        assert_eq!(refused(b"quiet\0"), format!("--config {at}: NUL byte at offset 5 (the parser would stop there)"));
+        assert_eq!(refused(&[b' '; 4096]), format!("--config {at}: 4096 bytes; init reads at most 4095"));
+        f.args.config = Some(f.dir.path().join("missing"));
+        assert!(err(&f.args).starts_with("--config "));
     }
 
     #[test]

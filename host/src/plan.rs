@@ -5,7 +5,7 @@
 
 use overinit::cmdline::Cmdline;
 use overinit::mountopt::{self, ms};
-use overinit::plan::{self, FsType, Op, Phase, Plan, Source, StateSource};
+use overinit::plan::{self, FsType, Op, Phase, Plan, Source, StateSource, NEWROOT, STATE};
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -184,6 +184,11 @@ fn command(plan: &Plan<'_>, step: &plan::Step<'_>) -> String {
             let o = if opts.is_empty() { String::new() } else { format!("-o {} ", sh(opts.join(",").as_bytes())) };
             format!("mount {t}{o}{} {}", sh(src), step.target)
         }
+        Op::Persist { path } => {
+            let p = String::from_utf8_lossy(path);
+            let (state, root) = (sh(format!("{STATE}{p}").as_bytes()), sh(format!("{NEWROOT}{p}").as_bytes()));
+            format!("test -e {state} || cp -a {root} {state}; mount --bind {state} {root}")
+        }
     }
 }
 
@@ -194,8 +199,16 @@ fn end_state(plan: &Plan<'_>, c: &Cmdline<'_>) -> Vec<String> {
         StateSource::Device(s) => String::from_utf8_lossy(s).into_owned(),
         StateSource::Tmpfs => "tmpfs".to_string(),
     };
-    vec![
-        "/               overlay   upper+work on the /data/system tmpfs".to_string(),
+    let root = match c.overlay {
+        overinit::cmdline::OverlayMode::Off => {
+            let ro = if c.ro == Some(false) { "read-write" } else { "read-only" };
+            format!("/               {:<9} the root device itself, {ro} (overinit.overlay=off)", fstype_of(c))
+        }
+        _ => "/               overlay   upper+work on the /data/system tmpfs".to_string(),
+    };
+    let inodes = c.inodes.map_or(String::new(), |n| format!(",nr_inodes={}", String::from_utf8_lossy(n)));
+    let mut lines = vec![
+        root,
         "/run            tmpfs     mode=755,nosuid,nodev".to_string(),
         "/dev            devtmpfs".to_string(),
         "/proc           proc".to_string(),
@@ -203,10 +216,22 @@ fn end_state(plan: &Plan<'_>, c: &Cmdline<'_>) -> Vec<String> {
         "/sys/fs/cgroup  cgroup2   child of /sys".to_string(),
         format!("/home           {state:<9} root /home of the state filesystem"),
         "/data           tmpfs     holds /data/system and /data/state".to_string(),
-        format!("/data/system    tmpfs     size={size}"),
+        format!("/data/system    tmpfs     size={size}{inodes}"),
         format!("/data/state     {state}"),
         "/tmp            tmpfs     mode=1777,nosuid,nodev".to_string(),
-    ]
+    ];
+    for step in &plan.steps {
+        if let Op::Persist { path } = step.op {
+            let p = String::from_utf8_lossy(path);
+            lines.push(format!("{p:<15} {state:<9} root {p} of the state filesystem (overinit.persist=)"));
+        }
+    }
+    lines
+}
+
+/// The root's filesystem type as the plan knows it.
+fn fstype_of(c: &Cmdline<'_>) -> String {
+    c.rootfstype.map_or("auto".to_string(), |t| String::from_utf8_lossy(t).into_owned())
 }
 
 #[cfg(test)]
@@ -238,6 +263,38 @@ mod tests {
             "cmdline: parse root=: missing: the kernel command line names no root device"
         );
         assert!(render(&Cmdline::parse(b"root=/dev/vda overinit.size=x")).unwrap_err().contains("overinit.size"));
+    }
+
+    #[test]
+    fn persisted_paths_size_inodes_overlay_options() {
+        let c = Cmdline::parse(
+            b"root=/dev/vda overinit.state=/dev/vdb overinit.persist=/etc/ssh,/etc/machine-id \
+              overinit.size=25% overinit.inodes=64k overinit.overlayopts=redirect_dir=on",
+        );
+        let text = render(&c).unwrap();
+        assert!(text.contains(
+            "test -e /data/state/etc/ssh || cp -a /mnt/newroot/etc/ssh /data/state/etc/ssh; mount --bind /data/state/etc/ssh /mnt/newroot/etc/ssh"
+        ), "{text}");
+        assert!(text.contains("mount -t tmpfs -o size=25%,nr_inodes=64k,mode=0755 tmpfs /data/system"));
+        assert!(text.contains(",workdir=/data/system/work,redirect_dir=on overlay /mnt/newroot"));
+        assert!(text.contains(
+            "#   /etc/machine-id /dev/vdb  root /etc/machine-id of the state filesystem (overinit.persist=)"
+        ));
+        assert!(text.contains("#   /data/system    tmpfs     size=25%,nr_inodes=64k"));
+        // /etc/machine-id sorts before /etc/ssh: bound first.
+        assert!(
+            text.find("mount --bind /data/state/etc/machine-id").unwrap()
+                < text.find("mount --bind /data/state/etc/ssh").unwrap()
+        );
+        let off = render(&Cmdline::parse(b"root=/dev/vda rw rootfstype=ext4 overinit.overlay=off")).unwrap();
+        assert!(
+            off.contains("#   /               ext4      the root device itself, read-write (overinit.overlay=off)"),
+            "{off}"
+        );
+        assert_eq!(
+            render(&Cmdline::parse(b"root=/dev/vda overinit.overlayopts=ro")).unwrap_err(),
+            "cmdline: parse overinit.overlayopts=: mount flags are not overlayfs options"
+        );
     }
 
     #[test]

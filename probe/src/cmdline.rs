@@ -17,6 +17,8 @@ pub struct ProbeArgs {
     pub size: Option<String>,
     /// `probe.hold=1`: stay alive instead of powering off.
     pub hold: bool,
+    /// `probe.fill=PATH,…`: write each file until a write fails.
+    pub fill: Vec<String>,
     /// `probe.*` keys (with their values) the probe does not know.
     pub unknown: Vec<String>,
 }
@@ -72,6 +74,7 @@ pub fn parse(text: &str) -> ProbeArgs {
             "write" => a.write = list(value),
             "size" => a.size = (!value.is_empty()).then(|| value.to_string()),
             "hold" => a.hold = matches!(value, "" | "1" | "y" | "yes" | "true"),
+            "fill" => a.fill = list(value),
             _ => a.unknown.push(tok.clone()),
         }
     }
@@ -87,7 +90,7 @@ mod tests {
         let a = parse(
             "console=ttyS0 probe.check=endstate,unshare,pid1 root=/dev/vda \
              probe.write=/etc/marker,/home/marker probe.read=/home/marker \
-             probe.size=1048576k probe.hold=1\n",
+             probe.size=1048576k probe.hold=1 probe.fill=/big\n",
         );
         assert_eq!(
             a,
@@ -97,6 +100,7 @@ mod tests {
                 write: vec!["/etc/marker".into(), "/home/marker".into()],
                 size: Some("1048576k".into()),
                 hold: true,
+                fill: vec!["/big".into()],
                 unknown: vec![],
             }
         );

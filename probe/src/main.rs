@@ -25,6 +25,7 @@
 //! | `probe.write=PATH,…` | write a boot-unique token to each (`@probe wrote`) |
 //! | `probe.size=SIZE` | expected `size=` of the `/data/system` tmpfs, as mountinfo prints it (`1048576k`) |
 //! | `probe.hold=1` | do not power off: report, then stay alive reaping children |
+//! | `probe.fill=PATH,…` | write each file until a write fails (`@probe fill`), after the writes |
 //!
 //! Reads happen before writes, so one boot can report what the previous boot
 //! left and then leave its own token. An unknown `probe.*` key or check name
@@ -49,6 +50,7 @@
 //! @probe meminfo MemTotal 492512               (also MemFree, MemAvailable; kB)
 //! @probe file /home/marker 3f0c…|ABSENT|ERROR Permission denied (os error 13)
 //! @probe wrote /home/marker 3f0c…
+//! @probe fill /big 16777216 No space left on device (os error 28)   (bytes written, the error that stopped it)
 //! @probe check NAME PASS|FAIL detail           (endstate also has endstate.* sub-checks)
 //! @probe panic …                               (the probe itself panicked)
 //! @probe end 3 checks, 0 failed
@@ -144,6 +146,10 @@ fn main() {
                 Err(e) => r.check("write", false, &format!("{path}: {e}")),
             }
         }
+    }
+
+    for path in &args.fill {
+        out::line("fill", &format!("{path} {}", fill(path)));
     }
 
     run_checks(&mut r, &args, mounts.as_deref());
@@ -263,6 +269,24 @@ fn write_token(path: &str, token: &str) -> std::io::Result<()> {
     let mut f = std::fs::File::create(path)?;
     f.write_all(format!("{token}\n").as_bytes())?;
     f.sync_all()
+}
+
+/// Write `path` until a write fails (at most 4 GiB): `BYTES ERROR`.
+fn fill(path: &str) -> String {
+    use std::io::Write;
+    let block = vec![0x5a_u8; 1 << 16];
+    let mut n: u64 = 0;
+    let err = match std::fs::File::create(path) {
+        Err(e) => e,
+        Ok(mut f) => loop {
+            match f.write(&block) {
+                Ok(k) if k > 0 && n < 1 << 32 => n += k as u64,
+                Ok(_) => break std::io::Error::other("no error before 4 GiB"),
+                Err(e) => break e,
+            }
+        },
+    };
+    format!("{n} {err}")
 }
 
 fn run_checks(r: &mut Report, args: &ProbeArgs, mounts: Option<&[mountinfo::Mount]>) {

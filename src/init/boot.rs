@@ -210,6 +210,7 @@ impl<'a> Boot<'a> {
             }
             Phase::Exec => {
                 let init = self.init.unwrap_or(b"/sbin/init");
+                log::save();
                 Err(switch::exec(init, &self.argv, &self.envp))
             }
             Phase::Base => {
@@ -316,7 +317,12 @@ impl<'a> Boot<'a> {
         if self.no_overlay {
             l.s(" without overlay");
         } else {
-            l.s(" under a ").b(self.c.size.unwrap_or(plan::DEFAULT_SIZE)).s(" tmpfs overlay");
+            l.s(" under a ").b(self.c.size.unwrap_or(plan::DEFAULT_SIZE));
+            // The size in force (a `%` or a size over the RAM resolves here).
+            if let Ok(fs) = rustix::fs::statfs("/data/system") {
+                l.s(" (").n((fs.f_blocks * fs.f_bsize as u64) >> 20).s(" MiB)");
+            }
+            l.s(" tmpfs overlay");
         }
         l.s("; state ");
         match &self.state {

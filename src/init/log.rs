@@ -28,10 +28,14 @@ pub enum Level {
     Debug = 7,
 }
 
-/// Open /dev/kmsg (after devtmpfs is mounted). Kept open until exec.
+/// Open /dev/kmsg (after devtmpfs is mounted), and the memfd that keeps
+/// the lines for [`save`]. Kept open until exec.
 pub fn open_kmsg() {
     if let Ok(fd) = rustix::fs::open("/dev/kmsg", OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOCTTY, Mode::empty()) {
         KMSG.store(fd.into_raw_fd(), Ordering::Relaxed);
+    }
+    if let Ok(fd) = rustix::fs::memfd_create(c"overinit-log", rustix::fs::MemfdFlags::CLOEXEC) {
+        KEPT.store(fd.into_raw_fd(), Ordering::Relaxed);
     }
 }
 
@@ -133,6 +137,12 @@ impl Line {
             self.buf.truncate(n.saturating_sub(3));
             let _ = self.buf.extend_from_slice("…".as_bytes());
         }
+        if let Some(fd) =
+            sys::borrow_fd(KEPT.load(Ordering::Relaxed)).filter(|_| self.level != Level::Debug || debug_enabled())
+        {
+            sys::write_all(fd, &self.buf);
+            sys::write_all(fd, b"\n");
+        }
         if self.level == Level::Debug {
             // Debug lines go to the console only: /dev/kmsg rate-limits
             // userspace writers (printk.devkmsg=ratelimit, 10 lines per 5 s).
@@ -165,6 +175,25 @@ impl Line {
             let _ = self.buf.push(b'\n');
             sys::write_all(sys::console(), &self.buf);
         }
+    }
+}
+
+/// A memfd holding every line of this boot, for [`save`] (a file in RAM:
+/// no fixed buffer to size, nothing in .bss).
+static KEPT: AtomicI32 = AtomicI32::new(-1);
+
+/// Where the log is left for the booted system.
+pub const SAVED: &str = "/run/overinit/log";
+
+/// Copy every line of this boot to [`SAVED`] (in the new root, once /run
+/// is mounted, right before exec). Best effort: the boot goes on without.
+pub fn save() {
+    let Some(kept) = sys::borrow_fd(KEPT.load(Ordering::Relaxed)) else { return };
+    let _ = rustix::fs::mkdir("/run/overinit", Mode::from_raw_mode(0o755));
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC;
+    if let Ok(fd) = rustix::fs::open(SAVED, flags, Mode::from_raw_mode(0o644)) {
+        let mut at = 0;
+        while let Ok(1..) = rustix::fs::sendfile(&fd, kept, Some(&mut at), 1 << 20) {}
     }
 }
 

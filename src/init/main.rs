@@ -29,6 +29,8 @@ mod log;
 #[cfg(target_env = "musl")]
 mod modules;
 #[cfg(target_env = "musl")]
+mod persist;
+#[cfg(target_env = "musl")]
 mod switch;
 #[cfg(target_env = "musl")]
 mod sys;

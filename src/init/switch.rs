@@ -76,7 +76,7 @@ pub const FALLBACK_INITS: [&str; 4] = ["/sbin/init", "/etc/init", "/bin/init", "
 /// resolving symlinks as they will resolve after the switch (an absolute
 /// `/sbin/init -> /lib/systemd/systemd` must be looked up in the new root,
 /// not in the initramfs): openat2 with RESOLVE_IN_ROOT.
-pub fn find_init<'p>(given: Option<&'p [u8]>) -> Result<&'p [u8], Fatal> {
+pub fn find_init(given: Option<&[u8]>) -> Result<&[u8], Fatal> {
     let root =
         sys::open_dir(NEWROOT.as_bytes()).map_err(|e| Fatal::new(Phase::Validate, "open", NEWROOT.as_bytes(), e))?;
     if let Some(path) = given {

@@ -185,6 +185,10 @@ impl Kernel for Real {
     fn mount(&mut self, source: &[u8], target: &str, fstype: &[u8], flags: u32, data: &[u8]) -> Result<(), i32> {
         mount(source, target, fstype, flags, data).map_err(|e| e.raw_os_error())
     }
+
+    fn persist(&mut self, state: &CStr, root: &CStr) -> Result<(), i32> {
+        crate::persist::persist(state, root).map_err(|e| e.raw_os_error())
+    }
 }
 
 /// `mount(2)` with byte-string arguments; empty fstype/data mean NULL.
@@ -274,7 +278,7 @@ pub fn run_on_console(path: &CStr, argv: &[*const c_char], envp: &CVec) -> Resul
     // in my process group", and the child left it with setsid(): ECHILD.
     loop {
         match rustix::process::wait(rustix::process::WaitOptions::empty()) {
-            Ok(Some((p, status))) if p.as_raw_nonzero().get() == pid => return Ok(status.as_raw() as i32),
+            Ok(Some((p, status))) if p.as_raw_nonzero().get() == pid => return Ok(status.as_raw()),
             Ok(_) | Err(Errno::INTR) => {}
             Err(e) => return Err(e),
         }

@@ -268,14 +268,14 @@ dv_expect_state() {
 # supported": vfat's case-folding dentry ops, ovl_dentry_weird), so a vfat
 # root boots read-only with overinit.overlay=off.
 dv_check_fs() {
-	local fs=$1 img root state uuid spec args="probe.check=endstate"
-	[ "$fs" != vfat ] || args="overinit.overlay=off"
+	local fs=$1 img root state uuid spec extra="probe.check=endstate"
+	[ "$fs" != vfat ] || extra="overinit.overlay=off"
 	img=$(dv_image "$fs")
 	root=$(dv_fs_image "$fs")
 	uuid=${DV_UUID[$fs]}
 	for spec in "UUID=${uuid,,}" "LABEL=${DV_LABEL[$fs]}"; do
 		state=$(state_disk "root_$fs")
-		boot "root_$fs-${spec%%=*}" "root=$spec overinit.state=/dev/vdb probe.read=/etc/rootfs $args" \
+		boot "root_$fs-${spec%%=*}" "root=$spec overinit.state=/dev/vdb probe.read=/etc/rootfs $extra" \
 			"$img" "$root:ro" "$state"
 		expect_good_boot
 		dv_expect_root "$fs"
@@ -353,7 +353,7 @@ scenario_root_nvme() {
 	local img disk
 	img=$(dv_image squashfs)
 	disk=$(dv_gpt_disk root_nvme)
-	local BOOT_QEMU_ARGS=(-drive "file=$disk,if=none,id=nv0,format=raw" -device nvme,serial=overinit0,drive=nv0)
+	local BOOT_QEMU_ARGS=(-drive "file=$disk,if=none,id=nv0,format=raw" -device "nvme,serial=overinit0,drive=nv0")
 	boot root_nvme "root=PARTLABEL=root-b overinit.state=PARTLABEL=state probe.read=/etc/rootfs" "$img"
 	expect_good_boot
 	dv_expect_root squashfs
@@ -453,15 +453,19 @@ dv_hotplug_boot() {
 	state=$(state_disk "$1")
 	sock=$SCEN_DIR/$1.sock
 	local BOOT_QEMU_ARGS=(-monitor "unix:$sock,server=on,wait=off")
-	# q35's root bus takes no hot-plugged devices: a PCIe root port does.
-	if [ "$MACHINE" = q35 ]; then
-		BOOT_QEMU_ARGS+=(-device pcie-root-port,id=dvhp,chassis=9)
+	# A PCIe root bus (q35, aarch64 virt) takes no hot-plugged devices: a
+	# root port does. (pc's PCI root bus takes them itself.)
+	case $MACHINE in
+	pc | pc-*) ;;
+	*)
+		BOOT_QEMU_ARGS+=(-device "pcie-root-port,id=dvhp,chassis=9")
 		bus=dvhp
-	fi
+		;;
+	esac
 	rm -f "$sock"
 	dv_hotplug "$sock" "$root" 3 "$bus" >"$SCEN_DIR/$1.hotplug" 2>&1 &
 	local helper=$!
-	boot "$1" "root=UUID=$ROOT_UUID rootwait overinit.state=LABEL=STATE probe.check=endstate ${DV_EXTRA:-}" "$img" "$state"
+	boot "$1" "root=UUID=$ROOT_UUID rootwait overinit.state=LABEL=STATE probe.check=endstate" "$img" "$state"
 	wait "$helper" || fail "$1: hot-plug helper: $(tail -n 1 "$SCEN_DIR/$1.hotplug")"
 	expect_good_boot
 	expect_check endstate
@@ -483,27 +487,31 @@ scenario_root_hotplug() {
 	# disk, tens of ms before the wait began): it was the uevent that woke
 	# overinit, not a device present from the start.
 	[ "${DV_WAITED%.*}" -ge 2500 ] || fail "root_hotplug: waited only $DV_WAITED ms"
-	# "Within a few ms" of the announcement, with margin for a loaded TCG
-	# host; the ext4 mount itself takes ~50 ms under TCG.
-	[ "${DV_FOUND%.*}" -lt 20 ] || fail "root_hotplug: found $DV_FOUND ms after the announcement (want < 20)"
-	[ "${DV_MOUNTED%.*}" -lt 200 ] || fail "root_hotplug: mounted $DV_MOUNTED ms after the announcement (want < 200)"
+	# Found within a few ms of the announcement (one rescan: reading the new
+	# disk's first 68 KiB is most of it; ~5 ms on an idle TCG host, margin
+	# for a loaded one); the ext4 mount itself takes 30-50 ms under TCG.
+	[ "${DV_FOUND%.*}" -lt 50 ] || fail "root_hotplug: found $DV_FOUND ms after the announcement (want < 50)"
+	[ "${DV_MOUNTED%.*}" -lt 250 ] || fail "root_hotplug: mounted $DV_MOUNTED ms after the announcement (want < 250)"
 	note "waited $DV_WAITED ms for the root; found $DV_FOUND ms and mounted $DV_MOUNTED ms after the kernel announced vdb (overinit's clock)"
 	# Again with the kernel log on the console, for the kernel's own
 	# timestamps: virtio_blk's "[vdb]" line (printed while the disk is
 	# probed, before the uevent) to the real init's first kmsg line.
+	# shellcheck disable=SC2034 # read by boot
 	local KERNEL_LOG=1
 	dv_hotplug_boot root_hotplug-klog
 	local t_vdb t_init
 	t_vdb=$(dv_console_ts 'virtio_blk virtio[0-9]*: \[vdb\]')
 	t_init=$(dv_console_ts 'overinit-probe: start')
-	[ -n "$t_vdb" ] && [ -n "$t_init" ] || fail "root_hotplug-klog: no kernel timestamps for vdb / the probe"
+	[ -n "$t_vdb" ] || fail "root_hotplug-klog: no kernel timestamp for virtio_blk's [vdb] line"
+	[ -n "$t_init" ] || fail "root_hotplug-klog: no kernel timestamp for the probe's start"
 	note "kernel clock: vdb announced at ${t_vdb} s, real init running at ${t_init} s: $(awk -v a="$t_vdb" -v b="$t_init" 'BEGIN { printf "%.1f", (b - a) * 1000 }') ms (mount, overlay, switch, exec; kernel log on the serial console)"
 }
 
 # dv_console_ts ERE: the kernel timestamp (s) of the first console line
-# matching ERE.
+# matching ERE. (awk reads to the end: an early exit would kill the
+# pipeline with SIGPIPE, and pipefail would fail the scenario.)
 dv_console_ts() {
 	tr -d '\r' <"$LOG" | sed -e 's/\x1b\[[0-9;?]*[A-Za-z]/\n/g' |
-		awk -v re="$1" '$0 ~ re && match($0, /^\[ *[0-9]+\.[0-9]+\]/) {
-			s = substr($0, 2, RLENGTH - 2); gsub(/ /, "", s); print s; exit }'
+		awk -v re="$1" '!done && $0 ~ re && match($0, /^\[ *[0-9]+\.[0-9]+\]/) {
+			s = substr($0, 2, RLENGTH - 2); gsub(/ /, "", s); print s; done = 1 }'
 }

@@ -314,7 +314,7 @@ scenario_fail_init() {
 # QEMU does not even boot with a 4 KiB -append), so the 4 KiB of garbage is
 # the image's config (/etc/overinit/config, same syntax, read first, up to
 # 4096 bytes) plus a kernel command line of ~1.9 KiB.
-scenario fail_garbage "4 KiB of garbage (config) + ~1.9 KiB (kernel): unbalanced quotes, bytes >= 0x80, 200 duplicate keys, unknown overinit.* keys: boots, one warning"
+scenario fail_garbage "4 KiB of garbage (config) + ~1.9 KiB (kernel): unbalanced quotes, bytes >= 0x80, 200 duplicate keys, unknown overinit.* keys: boots, one warning; a config over 4096 bytes or a bad value of ours: a clear error"
 scenario_fail_garbage() {
 	local cfg=$BUILD/disks/garbage.config i
 	{

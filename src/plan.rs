@@ -21,7 +21,7 @@
 //! - /dev is always the devtmpfs we mounted in phase 1, so it is rbound (the
 //!   seed's "fresh devtmpfs" branch cannot happen).
 
-use crate::cmdline::{items, Cmdline, OverlayMode, MAX_PERSIST};
+use crate::cmdline::{items, Cmdline, OverlayMode};
 use crate::mountopt::{self, ms, OptError};
 use core::ffi::CStr;
 use heapless::Vec;
@@ -482,15 +482,10 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
     // Persisted paths last (nothing mounted above hides them), in byte
     // order: a parent sorts before its children, so it is seeded and bound
     // first. Duplicates are dropped.
-    let mut persist: Vec<&'a [u8], MAX_PERSIST> = Vec::new();
-    for p in items(c.persist) {
-        if !persist.contains(&p) {
-            let at = persist.iter().position(|q| p < *q).unwrap_or(persist.len());
-            let _ = persist.insert(at, p);
-        }
-    }
-    for &path in &persist {
+    let mut last: &[u8] = b"";
+    while let Some(path) = items(c.persist).filter(|p| *p > last).min() {
         b.push(System, NEWROOT, Op::Persist { path }, "overinit.persist=: seeded from the root on first boot")?;
+        last = path;
     }
 
     Ok(Plan { root, state, steps: b.steps })
@@ -611,6 +606,10 @@ pub fn hint(step: &Step<'_>, errno: i32) -> Option<&'static str> {
     const ENOSPC: i32 = 28;
     const EROFS: i32 = 30;
     const EACCES: i32 = 13;
+    if let Op::Persist { .. } = step.op {
+        return (errno == EROFS)
+            .then_some("its mount point must exist in a read-only root (overinit.overlay=off without rw)");
+    }
     let overlay = matches!(&step.op, Op::Mount { fstype: FsType::Fixed("overlay"), .. });
     let source = match &step.op {
         Op::Mount { source, .. } => Some(*source),
@@ -785,6 +784,7 @@ mod tests {
 
     #[test]
     fn persisted_paths_last_parents_first_once() {
+        use crate::cmdline::MAX_PERSIST;
         let c = Cmdline::parse(
             b"root=/dev/vda overinit.state=/dev/vdb overinit.persist=/var/lib/docker,/etc/ssh,/etc,/etc-x,/etc",
         );
@@ -808,6 +808,8 @@ mod tests {
         assert!(last_mount < first_persist);
         let step = plan.steps.iter().find(|s| matches!(s.op, Op::Persist { .. })).unwrap();
         assert_eq!((step.phase, step.action(), step.object()), (Phase::System, "persist", &b"/etc"[..]));
+        assert!(hint(step, 30).unwrap().contains("read-only root"));
+        assert_eq!(hint(step, 28), None);
         // Also without a state device: the state tmpfs holds them.
         let plan = build(&Cmdline::parse(b"root=/dev/vda overinit.persist=/etc/ssh")).unwrap();
         assert_eq!(plan.steps.iter().filter(|s| matches!(s.op, Op::Persist { .. })).count(), 1);

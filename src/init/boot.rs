@@ -359,7 +359,7 @@ fn step_fatal(plan: &Plan<'_>, found: &Found<'_>, failure: plan::StepFailure) ->
             f.push(b" on ").push(step.target.as_bytes());
             f
         }
-        _ => Fatal::new(step.phase, step.action(), step.target.as_bytes(), errno),
+        _ => Fatal::new(step.phase, step.action(), step.object(), errno),
     };
     f.hint = plan::hint(step, failure.errno);
     f

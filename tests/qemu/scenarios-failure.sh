@@ -189,7 +189,7 @@ scenario_fail_rootdev() {
 	expect_unchanged "$STATE_IMG" "$STATE_SHA"
 }
 
-scenario fail_rootuuid "root=UUID= of nothing: timeout error with the devices seen; halt policy keeps the VM up, repeating"
+scenario fail_rootuuid "root=UUID= of nothing: timeout error with the devices seen; halt policy keeps the VM up until the test kills it"
 scenario_fail_rootuuid() {
 	local img root state
 	img=$(overinit_image default)

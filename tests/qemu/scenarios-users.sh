@@ -143,7 +143,7 @@ scenario_persist_file() {
 	[ "$(file_content /var/lib/docker/marker)" != ABSENT ] || fail "$BOOT_NAME: /var/lib/docker/marker is gone"
 }
 
-scenario persist_bad "overinit.persist= with a relative path stops the boot with the named rule, the state untouched"
+scenario persist_bad "overinit.persist= errors: a relative path (named rule, state untouched); no mount point on a read-only root (EROFS + hint)"
 scenario_persist_bad() {
 	local img root state sha
 	img=$(overinit_image default)
@@ -156,6 +156,14 @@ scenario_persist_bad() {
 		fail "$BOOT_NAME: not the expected error line; got: $(u_console | grep -a -m 1 'overinit: error' || echo none)"
 	! probe_value start >/dev/null || fail "$BOOT_NAME: the real init ran"
 	[ "$(sha256sum "$state" | cut -d ' ' -f 1)" = "$sha" ] || fail "$BOOT_NAME: the state disk changed"
+	# A read-only root without an overlay cannot get a mount point for a
+	# path it lacks: the step's error names phase, action, path, errno, hint.
+	boot persist_bad-rofs "$DEFAULT_ARGS overinit.overlay=off overinit.persist=/var/lib/docker overinit.on_error=poweroff" \
+		"$img" "$root:ro" "$state"
+	expect_no_panic
+	u_console | grep -qaxF "overinit: error: system: persist /var/lib/docker: EROFS (read-only file system) — its mount point must exist in a read-only root (overinit.overlay=off without rw)" ||
+		fail "$BOOT_NAME: not the expected error line; got: $(u_console | grep -a -m 1 'overinit: error' || echo none)"
+	! probe_value start >/dev/null || fail "$BOOT_NAME: the real init ran"
 }
 
 # --- a bounded upper ---------------------------------------------------------------

@@ -343,6 +343,76 @@ pub fn valid_size(v: &[u8]) -> bool {
     }
 }
 
+/// Store `v` in `slot`; true (for the `ok &&` chains of `Cmdline::set`).
+fn set<T>(slot: &mut T, v: T) -> bool {
+    *slot = v;
+    true
+}
+
+/// A switch: no value, `1/on/yes` or `0/off/no`; false on anything else.
+fn flag(value: Option<&[u8]>, slot: &mut bool) -> bool {
+    match value {
+        None | Some(b"1" | b"on" | b"yes") => set(slot, true),
+        Some(b"0" | b"off" | b"no") => set(slot, false),
+        Some(_) => false,
+    }
+}
+
+/// Every key the parser knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum K {
+    Root,
+    RootFsType,
+    RootFlags,
+    Init,
+    Ro,
+    Rw,
+    RootWait,
+    Quiet,
+    RootDelay,
+    Panic,
+    State,
+    StateFsType,
+    StateFlags,
+    Size,
+    Timeout,
+    Debug,
+    OnError,
+    Break,
+    StateNofail,
+    Overlay,
+    Persist,
+    Inodes,
+    OverlayOpts,
+}
+
+/// Key names as written on the command line.
+const KEYS: [(&str, K); 23] = [
+    ("root", K::Root),
+    ("rootfstype", K::RootFsType),
+    ("rootflags", K::RootFlags),
+    ("init", K::Init),
+    ("ro", K::Ro),
+    ("rw", K::Rw),
+    ("rootwait", K::RootWait),
+    ("quiet", K::Quiet),
+    ("rootdelay", K::RootDelay),
+    ("panic", K::Panic),
+    ("overinit.state", K::State),
+    ("overinit.statefstype", K::StateFsType),
+    ("overinit.stateflags", K::StateFlags),
+    ("overinit.size", K::Size),
+    ("overinit.timeout", K::Timeout),
+    ("overinit.debug", K::Debug),
+    ("overinit.on_error", K::OnError),
+    ("overinit.break", K::Break),
+    ("overinit.state.nofail", K::StateNofail),
+    ("overinit.overlay", K::Overlay),
+    ("overinit.persist", K::Persist),
+    ("overinit.inodes", K::Inodes),
+    ("overinit.overlayopts", K::OverlayOpts),
+];
+
 impl<'a> Cmdline<'a> {
     /// Parse a command line.
     pub fn parse(input: &'a [u8]) -> Self {
@@ -365,103 +435,47 @@ impl<'a> Cmdline<'a> {
     }
 
     fn set(&mut self, key: &'a [u8], value: Option<&'a [u8]>) {
+        // One table lookup, then one small arm per key: this parser is linked
+        // into a 64 KiB init, and a `match` on byte strings compiles to a
+        // chain of compares per arm.
+        let Some(&(_, k)) = KEYS.iter().find(|(name, _)| name.as_bytes() == key) else {
+            if key.starts_with(b"overinit.") {
+                self.problem(ProblemKind::UnknownKey, key, value);
+            }
+            return;
+        };
         // Keys that take a value: an empty value unsets (like the kernel's
         // handlers storing an empty string, which they treat as absent).
-        let text = |v: Option<&'a [u8]>| v.filter(|v| !v.is_empty());
-        match key {
-            b"root" => self.root = text(value),
-            b"rootfstype" => self.rootfstype = text(value),
-            b"rootflags" => self.rootflags = text(value),
-            b"init" => self.init = text(value),
-            b"ro" if value.is_none() => self.ro = Some(true),
-            b"rw" if value.is_none() => self.ro = Some(false),
-            b"rootwait" if value.is_none() => self.rootwait = true,
-            b"quiet" if value.is_none() => self.quiet = true,
+        let text = value.filter(|v| !v.is_empty());
+        let ok = match k {
+            K::Root => set(&mut self.root, text),
+            K::RootFsType => set(&mut self.rootfstype, text),
+            K::RootFlags => set(&mut self.rootflags, text),
+            K::Init => set(&mut self.init, text),
+            K::StateFlags => set(&mut self.stateflags, text),
+            K::OverlayOpts => set(&mut self.overlayopts, text),
+            // Switches take no value (the kernel ignores `ro=1`).
+            K::Ro | K::Rw => value.is_some() || set(&mut self.ro, Some(k == K::Ro)),
+            K::RootWait => value.is_some() || set(&mut self.rootwait, true),
+            K::Quiet => value.is_some() || set(&mut self.quiet, true),
             // Kernel parameters with bad values are the kernel's business; we
             // keep our previous idea and do not complain (it would be noise).
-            b"rootdelay" => self.rootdelay = value.and_then(parse_u32).or(self.rootdelay),
-            b"panic" => self.panic = value.and_then(parse_i32).or(self.panic),
-            _ => {
-                if let Some(sub) = key.strip_prefix(b"overinit.") {
-                    self.set_own(key, sub, value);
-                }
-            }
-        }
-    }
-
-    fn set_own(&mut self, key: &'a [u8], sub: &'a [u8], value: Option<&'a [u8]>) {
-        let need = |this: &mut Self| -> Option<&'a [u8]> {
-            match value {
-                Some(v) if !v.is_empty() => Some(v),
-                _ => {
-                    this.problem(ProblemKind::MissingValue, key, value);
-                    None
-                }
-            }
-        };
-        match sub {
-            b"state" => {
-                if let Some(v) = need(self) {
-                    self.state = Some(v);
-                }
-            }
-            b"statefstype" => {
-                if let Some(v) = need(self) {
-                    self.statefstype = Some(v);
-                }
-            }
-            b"stateflags" => self.stateflags = value.filter(|v| !v.is_empty()),
-            b"size" => {
-                if let Some(v) = need(self) {
-                    if valid_size(v) {
-                        self.size = Some(v);
-                    } else {
-                        self.problem(ProblemKind::BadValue, key, value);
-                    }
-                }
-            }
-            b"timeout" => {
-                if let Some(v) = need(self) {
-                    match parse_u32(v) {
-                        Some(n) => self.timeout = Some(n),
-                        None => self.problem(ProblemKind::BadValue, key, value),
-                    }
-                }
-            }
-            b"debug" => match value {
-                None | Some(b"1") | Some(b"on") | Some(b"yes") => self.debug = true,
-                Some(b"0") | Some(b"off") | Some(b"no") => self.debug = false,
-                Some(_) => self.problem(ProblemKind::BadValue, key, value),
+            K::RootDelay => value.and_then(parse_u32).is_none_or(|n| set(&mut self.rootdelay, Some(n))),
+            K::Panic => value.and_then(parse_i32).is_none_or(|n| set(&mut self.panic, Some(n))),
+            K::Debug => flag(value, &mut self.debug),
+            K::StateNofail => flag(value, &mut self.state_nofail),
+            K::Overlay => match value {
+                Some(b"on") => set(&mut self.overlay, OverlayMode::On),
+                Some(b"off") => set(&mut self.overlay, OverlayMode::Off),
+                Some(b"try") => set(&mut self.overlay, OverlayMode::Try),
+                _ => false,
             },
-            b"on_error" => {
-                if let Some(v) = need(self) {
-                    match parse_on_error(v) {
-                        Some(p) => self.on_error = Some(p),
-                        None => self.problem(ProblemKind::BadValue, key, value),
-                    }
-                }
-            }
-            b"break" => {
-                if let Some(v) = need(self) {
-                    match crate::plan::Phase::from_name(v).filter(|p| p.can_break()) {
-                        Some(p) => self.break_before = Some(p),
-                        None => self.problem(ProblemKind::BadValue, key, value),
-                    }
-                }
-            }
-            b"state.nofail" => match value {
-                None | Some(b"1") | Some(b"on") | Some(b"yes") => self.state_nofail = true,
-                Some(b"0") | Some(b"off") | Some(b"no") => self.state_nofail = false,
-                Some(_) => self.problem(ProblemKind::BadValue, key, value),
+            K::Inodes => match text {
+                Some(v) if valid_size(v) && !v.ends_with(b"%") => set(&mut self.inodes, Some(v)),
+                _ => false,
             },
-            b"overlay" => match value {
-                Some(b"on") => self.overlay = OverlayMode::On,
-                Some(b"off") => self.overlay = OverlayMode::Off,
-                Some(b"try") => self.overlay = OverlayMode::Try,
-                _ => self.problem(ProblemKind::BadValue, key, value),
-            },
-            b"persist" => {
-                self.persist = value.filter(|v| !v.is_empty());
+            K::Persist => {
+                self.persist = text;
                 for (n, item) in items(self.persist).enumerate() {
                     let why = if n == MAX_PERSIST { Some("more than 16 persisted paths") } else { persist_rule(item) };
                     if let Some(why) = why {
@@ -470,13 +484,25 @@ impl<'a> Cmdline<'a> {
                         break;
                     }
                 }
+                true
             }
-            b"inodes" => match value {
-                Some(v) if valid_size(v) && !v.ends_with(b"%") => self.inodes = Some(v),
-                _ => self.problem(ProblemKind::BadValue, key, value),
-            },
-            b"overlayopts" => self.overlayopts = value.filter(|v| !v.is_empty()),
-            _ => self.problem(ProblemKind::UnknownKey, key, value),
+            // The rest need a value.
+            _ if text.is_none() => {
+                self.problem(ProblemKind::MissingValue, key, value);
+                true
+            }
+            K::State => set(&mut self.state, text),
+            K::StateFsType => set(&mut self.statefstype, text),
+            K::Size => text.is_some_and(valid_size) && set(&mut self.size, text),
+            K::Timeout => text.and_then(parse_u32).is_some_and(|n| set(&mut self.timeout, Some(n))),
+            K::OnError => text.and_then(parse_on_error).is_some_and(|p| set(&mut self.on_error, Some(p))),
+            K::Break => text
+                .and_then(crate::plan::Phase::from_name)
+                .filter(|p| p.can_break())
+                .is_some_and(|p| set(&mut self.break_before, Some(p))),
+        };
+        if !ok {
+            self.problem(ProblemKind::BadValue, key, value);
         }
     }
 

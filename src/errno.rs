@@ -271,7 +271,8 @@ mod tests {
         for (num, want) in known {
             assert_eq!(name(num), Some(want), "{num}");
         }
-        for num in [libc::ENOENT, libc::ENODEV, libc::EINVAL, libc::EROFS, libc::ENOSPC, libc::ETIMEDOUT, libc::ENOEXEC] {
+        for num in [libc::ENOENT, libc::ENODEV, libc::EINVAL, libc::EROFS, libc::ENOSPC, libc::ETIMEDOUT, libc::ENOEXEC]
+        {
             assert!(text(num).is_some(), "{num} has no text");
         }
     }

@@ -489,9 +489,11 @@ scenario_root_hotplug() {
 	[ "${DV_WAITED%.*}" -ge 2500 ] || fail "root_hotplug: waited only $DV_WAITED ms"
 	# Found within a few ms of the announcement (one rescan: reading the new
 	# disk's first 68 KiB is most of it; ~5 ms on an idle TCG host, margin
-	# for a loaded one); the ext4 mount itself takes 30-50 ms under TCG.
+	# for a loaded one). The ext4 mount itself takes 30-50 ms under TCG on an
+	# idle host and 200 ms on a loaded one: its bound only proves no second
+	# wait crept in.
 	[ "${DV_FOUND%.*}" -lt 50 ] || fail "root_hotplug: found $DV_FOUND ms after the announcement (want < 50)"
-	[ "${DV_MOUNTED%.*}" -lt 250 ] || fail "root_hotplug: mounted $DV_MOUNTED ms after the announcement (want < 250)"
+	[ "${DV_MOUNTED%.*}" -lt 1000 ] || fail "root_hotplug: mounted $DV_MOUNTED ms after the announcement (want < 1000)"
 	note "waited $DV_WAITED ms for the root; found $DV_FOUND ms and mounted $DV_MOUNTED ms after the kernel announced vdb (overinit's clock)"
 	# Again with the kernel log on the console, for the kernel's own
 	# timestamps: virtio_blk's "[vdb]" line (printed while the disk is

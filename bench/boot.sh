@@ -23,6 +23,9 @@
 #               of q35 with -smp 2). A count on a system or a machine entry
 #               replaces -n; with both, the smaller one holds.
 #   -t SECS     timeout per boot (default 150)
+#   -b MIN      time budget for the boots: start no round that would end
+#               after MIN minutes (judged from each boot's last wall time);
+#               the report then shows fewer boots (default: none)
 #   -o FILE     the report (default BENCHMARKS.md); the chart goes to
 #               bench/chart.svg
 #   --rebuild   regenerate every initramfs image (default: reuse the peers'
@@ -55,6 +58,7 @@ N=7
 SYSTEMS_ARG=
 MACHINES_ARG=q35,pc,q35/2:3
 TIMEOUT=150
+BUDGET=
 REPORT=$ROOT/BENCHMARKS.md
 REBUILD=0
 INSTALL=1
@@ -402,6 +406,7 @@ boot() {
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sys" "$machine" "$smp" "$round" "$rc" "$wall" "${ms:--}" \
 		"${log#"$OUT"/}" >>"$OUT/results.tsv"
 	BOOT_OK=$ok
+	BOOT_WALL=$wall
 	DONE=$((DONE + 1))
 	printf '[%d/%d %3d min] %-9s %-15s #%d  %s  (%s s)\n' "$DONE" "$TOTAL" \
 		$(((${EPOCHREALTIME%[.,]*} - ${RUN_T0%[.,]*}) / 60)) "$cfg" "$sys" "$round" \
@@ -429,6 +434,10 @@ parse_args() {
 			TIMEOUT=${2:?-t needs seconds}
 			shift
 			;;
+		-b)
+			BUDGET=${2:?-b needs minutes}
+			shift
+			;;
 		-o)
 			REPORT=$(realpath -m "${2:?-o needs a file}")
 			shift
@@ -450,6 +459,7 @@ parse_args() {
 	done
 	case $N in '' | *[!0-9]* | 0) die "-n wants a positive number, not '$N'" ;; esac
 	case $TIMEOUT in '' | *[!0-9]* | 0) die "-t wants seconds, not '$TIMEOUT'" ;; esac
+	case $BUDGET in '' | [1-9] | [1-9]*[0-9]) ;; *) die "-b wants whole minutes, not '$BUDGET'" ;; esac
 
 	# RUN_SYS: systems in order; SYS_N[s]: boots asked for that system.
 	RUN_SYS=()
@@ -585,9 +595,27 @@ main() {
 	note "$TOTAL boots in $rounds rounds (timeout ${TIMEOUT}s each)"
 	local t0=$EPOCHREALTIME
 	RUN_T0=$t0
-	declare -A failures=()
-	local r m smp key
+	declare -A failures=() last_wall=()
+	local r m smp key next stopped=
 	for ((r = 1; r <= rounds; r++)); do
+		if [ -n "$BUDGET" ] && [ "$r" -gt 1 ]; then
+			# The next round costs what its boots cost last time.
+			next=0
+			for c in "${CONFIGS[@]}"; do
+				read -r m smp cnt <<<"$c"
+				for s in "${RUN_SYS[@]}"; do
+					key=$s/$m/$smp
+					[ "$r" -le "$(boots_for "$s" "$cnt")" ] || continue
+					[ -n "${last_wall[$key]:-}" ] || continue
+					next=$((next + ${last_wall[$key]%[.,]*} + 1))
+				done
+			done
+			if [ $((${EPOCHREALTIME%[.,]*} - ${t0%[.,]*} + next)) -gt $((BUDGET * 60)) ]; then
+				stopped="after round $((r - 1)) of $rounds: -b $BUDGET min would be exceeded"
+				note "stopping $stopped"
+				break
+			fi
+		fi
 		for c in "${CONFIGS[@]}"; do
 			read -r m smp cnt <<<"$c"
 			for s in "${RUN_SYS[@]}"; do
@@ -600,12 +628,14 @@ main() {
 					continue
 				fi
 				boot "$s" "$m" "$smp" "$r"
+				last_wall[$key]=$BOOT_WALL
 				[ "$BOOT_OK" = 1 ] || failures[$key]=$((${failures[$key]:-0} + 1))
 			done
 		done
 	done
 	echo "load_end	$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.txt"
 	echo "wall_total	$(elapsed "$t0")" >>"$OUT/meta.txt"
+	[ -z "$stopped" ] || echo "stopped	$stopped" >>"$OUT/meta.txt"
 	note "boots done in $(elapsed "$t0") s"
 	report
 }

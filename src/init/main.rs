@@ -40,7 +40,11 @@ mod uevent;
 #[cfg(target_env = "musl")]
 use core::ffi::c_char;
 
-// no_std on musl: libc symbols must come from a static, non-bundled libc.
+// libc only for memcpy/memset/memcmp/strlen (the static archive gives the
+// linker just those objects): the few system calls rustix has no safe
+// wrapper for are made raw in sys.rs, and musl's start-up (TLS, stdio,
+// atexit) is replaced by our own `__libc_start_main`, below, which crt1.o's
+// `_start` calls with argc/argv from the stack.
 #[cfg(target_env = "musl")]
 #[link(name = "c", kind = "static", modifiers = "-bundle")]
 extern "C" {}
@@ -56,22 +60,38 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 }
 
 #[cfg(target_env = "musl")]
-#[cfg(target_env = "musl")]
 const USAGE: &[u8] = b"overinit init: PID 1 for the initramfs (run by the kernel as /init).\n\
 It mounts an overlay root and execs the real init; it refuses to run as\n\
 anything but PID 1 so it can never touch a running host.\n\
 To see what it would do: overinit plan --cmdline \"root=... overinit.state=...\"\n";
 
-#[cfg(target_env = "musl")]
+/// crt1.o names `main` (it passes it to __libc_start_main); ours does not
+/// call it. Never runs.
 #[cfg(target_env = "musl")]
 #[no_mangle]
-extern "C" fn main(_argc: i32, argv: *const *const c_char, envp: *const *const c_char) -> i32 {
+extern "C" fn main() -> i32 {
+    2
+}
+
+#[cfg(target_env = "musl")]
+#[no_mangle]
+extern "C" fn __libc_start_main(
+    _main: usize,
+    argc: isize,
+    argv: *const *const c_char,
+    _init: usize,
+    _fini: usize,
+    _ldso_dummy: usize,
+) -> ! {
     // Phase 0 — guard: on a host (pid != 1) touch nothing.
     if rustix::process::getpid().as_raw_nonzero().get() != 1 {
         sys::write_all(sys::console(), USAGE);
-        return 2;
+        sys::exit(2)
     }
-    // SAFETY: argv and envp are the arrays the C runtime got from the kernel.
+    // SAFETY: crt1.o passes the kernel's argc/argv; the environment array
+    // follows argv's NULL terminator (the System V process entry layout).
+    let envp = unsafe { argv.offset(argc + 1) };
+    // SAFETY: argv and envp are the NULL-terminated arrays the kernel gave.
     let (argv, envp) = unsafe { (sys::CVec::from_raw(argv), sys::CVec::from_raw(envp)) };
     boot::run(argv, envp)
 }

@@ -89,25 +89,26 @@ pub fn execve(path: &CStr, argv: &CVec, envp: &CVec) -> Errno {
     // SAFETY: path is NUL-terminated; argv/envp are NULL-terminated arrays
     // (from_raw leaves ptrs[len] NULL and never fills the last slot) of
     // pointers to NUL-terminated strings that live until exec.
-    unsafe { libc::execve(path.as_ptr(), argv.ptrs.as_ptr(), envp.ptrs.as_ptr()) };
-    Errno::from_raw_os_error(errno())
-}
-
-fn errno() -> i32 {
-    // SAFETY: __errno_location returns this thread's errno slot (musl).
-    unsafe { *libc::__errno_location() }
+    let r = unsafe {
+        raw::syscall4(
+            raw::nr::EXECVE,
+            path.as_ptr() as usize,
+            argv.ptrs.as_ptr() as usize,
+            envp.ptrs.as_ptr() as usize,
+            0,
+        )
+    };
+    check(r).err().unwrap_or(Errno::INVAL)
 }
 
 /// Unblock every signal: the mask survives execve, and the real init must
 /// not start with signals blocked (DESIGN §3).
 pub fn unblock_all_signals() {
-    // SAFETY: sigemptyset initialises the set we own; sigprocmask only reads
-    // it. Neither touches memory we do not own.
-    unsafe {
-        let mut set: libc::sigset_t = core::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigprocmask(libc::SIG_SETMASK, &set, core::ptr::null_mut());
-    }
+    const SIG_SETMASK: usize = 2;
+    let empty: u64 = 0;
+    // SAFETY: rt_sigprocmask reads one kernel sigset (8 bytes) we own and
+    // writes nothing (oldset is NULL).
+    let _ = unsafe { raw::syscall4(raw::nr::RT_SIGPROCMASK, SIG_SETMASK, &empty as *const u64 as usize, 0, 8) };
 }
 
 /// NUL-terminate `s` into `buf` for a C string argument.
@@ -160,10 +161,12 @@ pub fn open_ro(path: &[u8]) -> Result<OwnedFd, Errno> {
 pub fn now_us() -> u64 {
     // musl's clock_gettime (vDSO) is linked anyway; rustix's own vDSO
     // parser would add ~2 KiB for the same thing.
-    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes one timespec we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
-    (t.tv_sec as u64).saturating_mul(1_000_000) + (t.tv_nsec as u64) / 1000
+    const CLOCK_MONOTONIC: usize = 1;
+    let mut t = [0i64; 2];
+    // SAFETY: clock_gettime writes one struct timespec (two 64-bit fields on
+    // both 64-bit targets) into memory we own.
+    let _ = unsafe { raw::syscall4(raw::nr::CLOCK_GETTIME, CLOCK_MONOTONIC, t.as_mut_ptr() as usize, 0, 0) };
+    (t[0] as u64).saturating_mul(1_000_000) + (t[1] as u64) / 1000
 }
 
 /// Sleep for `ms` milliseconds.
@@ -238,41 +241,48 @@ pub fn open_dir(path: &[u8]) -> Result<OwnedFd, Errno> {
 /// for it to exit, and return its wait status (or the errno of fork).
 /// Used for the emergency shell; PID 1 stays in the parent.
 pub fn run_on_console(path: &CStr, argv: &[*const c_char], envp: &CVec) -> Result<i32, Errno> {
-    // SAFETY: init is single-threaded, so fork's child may call any
-    // async-signal-safe function; it only calls setsid/open/ioctl/dup2/
-    // execve/_exit with valid NUL-terminated strings and NULL-terminated
-    // arrays (argv is built by the caller with a final NULL).
-    // A raw clone(SIGCHLD) is fork without musl's fork machinery (atfork
-    // handlers, locks: ~2 KiB we do not need in a single-threaded PID 1). All
-    // other arguments are 0, so the per-architecture argument order of
-    // clone does not matter (x86_64: flags, stack, ptid, ctid, tls; aarch64:
-    // flags, stack, ptid, tls, ctid). They are passed as c_long: syscall()
-    // is variadic and reads each as a long, and a bare `0` is an i32 whose
-    // upper register half the ABI leaves undefined (stack != 0 would run the
-    // child on a wild stack).
-    const NONE: libc::c_long = 0;
-    let pid = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_long, NONE, NONE, NONE, NONE) } as i32;
-    if pid < 0 {
-        return Err(Errno::from_raw_os_error(errno()));
-    }
+    const SIGCHLD: usize = 17;
+    const TIOCSCTTY: usize = 0x540E;
+    // A raw clone(SIGCHLD) is fork(2) without libc: all other arguments are
+    // 0, so the per-architecture argument order of clone does not matter
+    // (x86_64: flags, stack, ptid, ctid, tls; aarch64: flags, stack, ptid,
+    // tls, ctid); stack 0 means the child runs on a copy of ours.
+    // SAFETY: init is single-threaded and holds no locks, so the child may
+    // do anything; it only makes raw syscalls with valid arguments (below).
+    let pid = check(unsafe { raw::syscall4(raw::nr::CLONE, SIGCHLD, 0, 0, 0) })?;
     if pid == 0 {
-        // SAFETY: see above; the child never returns from this block.
+        // The child: new session, the console as controlling terminal and
+        // stdio, then exec. Errors are ignored: exit_group(127) follows.
+        // SAFETY: setsid/ioctl/dup3 take plain integers; execve gets a
+        // NUL-terminated path and NULL-terminated arrays (the caller's argv
+        // ends with NULL; envp comes from CVec, which always does).
         unsafe {
-            libc::setsid();
-            let fd = libc::open(c"/dev/console".as_ptr(), libc::O_RDWR);
-            if fd >= 0 {
-                libc::ioctl(fd, libc::TIOCSCTTY, 1);
-                libc::dup2(fd, 0);
-                libc::dup2(fd, 1);
-                libc::dup2(fd, 2);
-                if fd > 2 {
-                    libc::close(fd);
+            raw::syscall4(raw::nr::SETSID, 0, 0, 0, 0);
+            if let Ok(fd) = rustix::fs::open("/dev/console", OFlags::RDWR, Mode::empty()) {
+                use rustix::fd::AsRawFd;
+                let raw_fd = fd.as_raw_fd() as usize;
+                raw::syscall4(raw::nr::IOCTL, raw_fd, TIOCSCTTY, 1, 0);
+                for n in 0..3 {
+                    if raw_fd != n {
+                        raw::syscall4(raw::nr::DUP3, raw_fd, n, 0, 0);
+                    }
+                }
+                if raw_fd <= 2 {
+                    core::mem::forget(fd);
                 }
             }
-            libc::execve(path.as_ptr(), argv.as_ptr(), envp.ptrs.as_ptr());
-            libc::_exit(127);
+            raw::syscall4(
+                raw::nr::EXECVE,
+                path.as_ptr() as usize,
+                argv.as_ptr() as usize,
+                envp.ptrs.as_ptr() as usize,
+                0,
+            );
+            raw::syscall4(raw::nr::EXIT_GROUP, 127, 0, 0, 0);
         }
+        unreachable!();
     }
+    let pid = pid as i32;
     // Reap until our child is gone (other orphans may be reaped on the way).
     // wait(), i.e. wait4(-1): rustix's waitpid(None) is wait4(0), "any child
     // in my process group", and the child left it with setsid(): ECHILD.
@@ -282,5 +292,84 @@ pub fn run_on_console(path: &CStr, argv: &[*const c_char], envp: &CVec) -> Resul
             Ok(_) | Err(Errno::INTR) => {}
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// Raw system calls, for the few things rustix has no stable safe wrapper
+/// for (execve, the signal mask, fork, the child's console setup). The
+/// numbers come from the kernel's syscall tables; only x86_64 and aarch64
+/// are supported (the targets the project builds).
+mod raw {
+    #[cfg(target_arch = "x86_64")]
+    pub mod nr {
+        pub const DUP3: usize = 292;
+        pub const SETSID: usize = 112;
+        pub const IOCTL: usize = 16;
+        pub const EXECVE: usize = 59;
+        pub const EXIT_GROUP: usize = 231;
+        pub const RT_SIGPROCMASK: usize = 14;
+        pub const CLONE: usize = 56;
+        pub const CLOCK_GETTIME: usize = 228;
+    }
+    #[cfg(target_arch = "aarch64")]
+    pub mod nr {
+        pub const DUP3: usize = 24;
+        pub const SETSID: usize = 157;
+        pub const IOCTL: usize = 29;
+        pub const EXECVE: usize = 221;
+        pub const EXIT_GROUP: usize = 94;
+        pub const RT_SIGPROCMASK: usize = 135;
+        pub const CLONE: usize = 220;
+        pub const CLOCK_GETTIME: usize = 113;
+    }
+
+    /// `syscall(n, a, b, c, d)`; returns the raw result (-errno on failure).
+    ///
+    /// # Safety
+    /// The arguments must be valid for system call `n`.
+    #[cfg(target_arch = "x86_64")]
+    pub unsafe fn syscall4(n: usize, a: usize, b: usize, c: usize, d: usize) -> isize {
+        let ret: isize;
+        // SAFETY: the x86_64 Linux syscall ABI: number in rax, args in rdi,
+        // rsi, rdx, r10; rcx and r11 are clobbered. Validity of the
+        // arguments is the caller's contract.
+        unsafe {
+            core::arch::asm!("syscall", inlateout("rax") n as isize => ret, in("rdi") a, in("rsi") b,
+                in("rdx") c, in("r10") d, lateout("rcx") _, lateout("r11") _, options(nostack));
+        }
+        ret
+    }
+
+    /// `syscall(n, a, b, c, d)`; returns the raw result (-errno on failure).
+    ///
+    /// # Safety
+    /// The arguments must be valid for system call `n`.
+    #[cfg(target_arch = "aarch64")]
+    pub unsafe fn syscall4(n: usize, a: usize, b: usize, c: usize, d: usize) -> isize {
+        let ret: isize;
+        // SAFETY: the aarch64 Linux syscall ABI: number in x8, args in
+        // x0..x3, result in x0. Validity of the arguments is the caller's
+        // contract.
+        unsafe {
+            core::arch::asm!("svc 0", in("x8") n, inlateout("x0") a as isize => ret, in("x1") b, in("x2") c,
+                in("x3") d, options(nostack));
+        }
+        ret
+    }
+}
+
+/// `exit_group(2)`: only for `init` run on a host (never as PID 1).
+pub fn exit(code: usize) -> ! {
+    // SAFETY: exit_group takes a plain integer and does not return.
+    unsafe { raw::syscall4(raw::nr::EXIT_GROUP, code, 0, 0, 0) };
+    unreachable!()
+}
+
+/// A raw result as Result (the kernel returns -errno in -4095..=-1).
+fn check(r: isize) -> Result<usize, Errno> {
+    if (-4095..0).contains(&r) {
+        Err(Errno::from_raw_os_error(-r as i32))
+    } else {
+        Ok(r as usize)
     }
 }

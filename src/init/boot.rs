@@ -19,20 +19,6 @@ use rustix::mount::MountFlags;
 const CMDLINE_MAX: usize = 4096;
 const CONFIG_MAX: usize = 4096;
 
-/// The phases `run` drives once the command line is known, in order.
-const PHASES: [Phase; 10] = [
-    Phase::Modules,
-    Phase::Devices,
-    Phase::Base,
-    Phase::Data,
-    Phase::Overlay,
-    Phase::Validate,
-    Phase::State,
-    Phase::System,
-    Phase::Switch,
-    Phase::Exec,
-];
-
 /// Microseconds spent per phase (debug timing and the summary line).
 struct Clock {
     start: u64,
@@ -134,7 +120,8 @@ pub fn run(argv: CVec, envp: CVec) -> ! {
         root_mounted_us: 0,
         clock,
     };
-    for phase in PHASES {
+    // The phases from `modules` on, in order (the ones before have run).
+    for phase in Phase::ALL.into_iter().filter(|p| *p >= Phase::Modules) {
         if b.c.break_before == Some(phase) {
             if fail::have_shell() {
                 fail::shell(phase.name(), &b.envp);

@@ -59,10 +59,11 @@ Options:
                              zstd and xz are smaller but optional in the
                              kernel's config)
       --config FILE          defaults for the kernel command line, stored as
-                             {config}: the same syntax (space or newline
-                             separated, no comments); the command line wins.
-                             Checked with the boot's own parser: a bad value
-                             or unknown overinit.* key refuses the pack
+                             {config}
+                             Same syntax (space or newline separated, no
+                             comments); the command line wins. Checked with
+                             the boot's own parser: a bad value or unknown
+                             overinit.* key refuses the pack
   -h, --help                 show this help
 
 Exit status: 0 on success, 1 if the image cannot be made, 2 for usage errors.

@@ -89,7 +89,9 @@ fn sh(bytes: &[u8]) -> String {
 /// The whole plan as text, or the error line init would print.
 pub fn render(c: &Cmdline<'_>) -> Result<String, String> {
     if let Some(p) = c.first_fatal() {
-        return Err(format!("cmdline: parse {}: {}", String::from_utf8_lossy(p.key), p.what()));
+        // The line init prints: the key, the offending value if any, why.
+        let value = if p.value.is_empty() { String::new() } else { format!("={}", String::from_utf8_lossy(p.value)) };
+        return Err(format!("cmdline: parse {}{value}: {}", String::from_utf8_lossy(p.key), p.what()));
     }
     let plan = plan::build(c).map_err(|e| {
         let (what, why) = e.describe();
@@ -294,6 +296,11 @@ mod tests {
         assert_eq!(
             render(&Cmdline::parse(b"root=/dev/vda overinit.overlayopts=ro")).unwrap_err(),
             "cmdline: parse overinit.overlayopts=: mount flags are not overlayfs options"
+        );
+        // The line init prints, offending item included.
+        assert_eq!(
+            render(&Cmdline::parse(b"root=/dev/vda overinit.persist=/etc/ssh,etc")).unwrap_err(),
+            std::format!("cmdline: parse overinit.persist=etc: {}", overinit::cmdline::BAD_PATH)
         );
     }
 

@@ -18,6 +18,12 @@ echo "init: $size bytes stripped (budget $limit)"
 fail=0
 if ((size > limit)); then echo "BUDGET BLOWN: init is $((size - limit)) bytes over 64 KiB"; fail=1; fi
 
+# The same budget on aarch64 (boards, issue 7).
+cargo build --quiet --release --target aarch64-unknown-linux-musl --bin init
+asize=$(stat -c %s target/aarch64-unknown-linux-musl/release/init)
+echo "init (aarch64): $asize bytes stripped (budget $limit)"
+if ((asize > limit)); then echo "BUDGET BLOWN: aarch64 init is $((asize - limit)) bytes over 64 KiB"; fail=1; fi
+
 # Unstripped twin for the symbol check (same code, same LTO).
 CARGO_PROFILE_RELEASE_STRIP=false CARGO_TARGET_DIR=target/unstripped \
     cargo build --quiet --release --target $T --bin init

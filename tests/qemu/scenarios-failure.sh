@@ -244,7 +244,7 @@ scenario fail_nooverlay "overlay module not in the image: ENODEV says so; overin
 scenario_fail_nooverlay() {
 	local img root state
 	[ -z "$INIT_BUILD_ERROR" ] || fail "init did not build ($INIT_BUILD_ERROR)"
-	img=$(image nooverlay "$INIT_BIN" --kernel-release "$KVER" --module virtio_pci --module virtio_blk)
+	img=$(image nooverlay "$INIT_BIN" "${MODULES_FROM[@]}" --module virtio_pci --module virtio_blk)
 	root=$(root_disk default)
 	state=$(state_disk fail_nooverlay)
 	fail_boot fail_nooverlay "$DEFAULT_ARGS" "$img" "$root:ro" "$state"

@@ -96,6 +96,14 @@ expect_seen() {
 	expect_console "overinit: warning: seen: vdb 32 MiB ext4 UUID=$STATE_UUID LABEL=STATE"
 }
 
+# expect_failed POLICY ERROR: the failed boot's three facts — the exact
+# error line, what PID 1 did after it, and the state image untouched.
+expect_failed() {
+	expect_error "$2"
+	expect_policy "$1"
+	expect_unchanged "$STATE_IMG" "$STATE_SHA"
+}
+
 # fail_boot NAME CMDLINE IMAGE [DISK...]: boot that must fail with the state
 # disk (the last DISK, without :ro) untouched; saves STATE_IMG/STATE_SHA.
 # Halting policies need BOOT_TIMEOUT set by the caller.
@@ -170,9 +178,7 @@ scenario_fail_noroot() {
 	root=$(root_disk default)
 	state=$(state_disk fail_noroot)
 	fail_boot fail_noroot "overinit.state=/dev/vdb" "$img" "$root:ro" "$state"
-	expect_error "overinit: error: cmdline: find root=: missing: the kernel command line names no root device — add root=/dev/NAME, root=UUID=… or root=LABEL=… to the kernel command line"
-	expect_policy reboot
-	expect_unchanged "$STATE_IMG" "$STATE_SHA"
+	expect_failed reboot "overinit: error: cmdline: find root=: missing: the kernel command line names no root device — add root=/dev/NAME, root=UUID=… or root=LABEL=… to the kernel command line"
 }
 
 scenario fail_rootdev "root=/dev/vdz with overinit.timeout=2: timeout error, every block device listed, poweroff policy"
@@ -217,9 +223,7 @@ scenario_fail_rootfstype() {
 	expect_unchanged "$STATE_IMG" "$STATE_SHA"
 	# ext4 serves ext2 too (CONFIG_EXT4_USE_FOR_EXT2) and refuses this disk.
 	fail_boot fail_rootfstype-ext2 "$DEFAULT_ARGS rootfstype=ext2" "$img" "$root:ro" "$state"
-	expect_error "overinit: error: base: mount /dev/vda (ext2) on /mnt/newroot: EINVAL (invalid argument) — wrong rootfstype= or an option in rootflags= the filesystem rejects"
-	expect_policy reboot
-	expect_unchanged "$STATE_IMG" "$STATE_SHA"
+	expect_failed reboot "overinit: error: base: mount /dev/vda (ext2) on /mnt/newroot: EINVAL (invalid argument) — wrong rootfstype= or an option in rootflags= the filesystem rejects"
 }
 
 scenario fail_rootflags "invalid rootflags=: an option ext4 rejects (EINVAL), and a VFS word that is not allowed (bind)"
@@ -235,9 +239,7 @@ scenario_fail_rootflags() {
 	expect_policy poweroff
 	expect_unchanged "$STATE_IMG" "$STATE_SHA"
 	fail_boot fail_rootflags-bind "$DEFAULT_ARGS rootflags=ro,bind overinit.on_error=poweroff" "$img" "$root:ro" "$state"
-	expect_error "overinit: error: cmdline: parse rootflags=: bind, move, remount and propagation options are not allowed here"
-	expect_policy poweroff
-	expect_unchanged "$STATE_IMG" "$STATE_SHA"
+	expect_failed poweroff "overinit: error: cmdline: parse rootflags=: bind, move, remount and propagation options are not allowed here"
 }
 
 scenario fail_nooverlay "overlay module not in the image: ENODEV says so; overinit.overlay=try boots the root read-only, loudly"
@@ -248,9 +250,7 @@ scenario_fail_nooverlay() {
 	root=$(root_disk default)
 	state=$(state_disk fail_nooverlay)
 	fail_boot fail_nooverlay "$DEFAULT_ARGS" "$img" "$root:ro" "$state"
-	expect_error "overinit: error: overlay: mount overlay on /mnt/newroot: ENODEV (no such device) — is the overlay module in the image? (no \`overlay\` in /proc/filesystems)"
-	expect_policy reboot
-	expect_unchanged "$STATE_IMG" "$STATE_SHA"
+	expect_failed reboot "overinit: error: overlay: mount overlay on /mnt/newroot: ENODEV (no such device) — is the overlay module in the image? (no \`overlay\` in /proc/filesystems)"
 	# The explicit opt-in: the base itself becomes / (read-only), /home
 	# still comes from the state device.
 	boot fail_nooverlay-try "$DEFAULT_ARGS overinit.overlay=try" "$img" "$root:ro" "$state"
@@ -294,18 +294,12 @@ scenario_fail_init() {
 	noinit=$(noinit_root_disk)
 	state=$(state_disk fail_init)
 	fail_boot fail_init-given "$DEFAULT_ARGS init=/nowhere" "$img" "$root:ro" "$state"
-	expect_error "overinit: error: validate: find init= /nowhere: ENOENT (no such file or directory) — init= must name an executable inside the root filesystem"
-	expect_policy reboot
-	expect_unchanged "$STATE_IMG" "$STATE_SHA"
+	expect_failed reboot "overinit: error: validate: find init= /nowhere: ENOENT (no such file or directory) — init= must name an executable inside the root filesystem"
 	# A file that exists but is no program.
 	fail_boot fail_init-noexec "$DEFAULT_ARGS init=/etc/hostname" "$img" "$root:ro" "$state"
-	expect_error "overinit: error: validate: find init= /etc/hostname: EACCES (permission denied) — init= must name an executable inside the root filesystem"
-	expect_policy reboot
-	expect_unchanged "$STATE_IMG" "$STATE_SHA"
+	expect_failed reboot "overinit: error: validate: find init= /etc/hostname: EACCES (permission denied) — init= must name an executable inside the root filesystem"
 	fail_boot fail_init-none "$DEFAULT_ARGS" "$img" "$noinit:ro" "$state"
-	expect_error "overinit: error: validate: find /sbin/init, /etc/init, /bin/init, /bin/sh: none is an executable file in the new root — give init=PATH, or check that the root device holds a system"
-	expect_policy reboot
-	expect_unchanged "$STATE_IMG" "$STATE_SHA"
+	expect_failed reboot "overinit: error: validate: find /sbin/init, /etc/init, /bin/init, /bin/sh: none is an executable file in the new root — give init=PATH, or check that the root device holds a system"
 }
 
 # --- 9: garbage on the command line and in the image's config -----------------
@@ -351,15 +345,11 @@ scenario_fail_garbage() {
 	} >"$big"
 	img=$(overinit_image garbage-big --add "$big:/etc/overinit/config")
 	fail_boot fail_garbage-big "$DEFAULT_ARGS" "$img" "$root:ro" "$state"
-	expect_error "overinit: error: cmdline: read /etc/overinit/config: longer than 4096 bytes — the image's config is read whole or not at all: shorten it"
-	expect_policy reboot
-	expect_unchanged "$STATE_IMG" "$STATE_SHA"
+	expect_failed reboot "overinit: error: cmdline: read /etc/overinit/config: longer than 4096 bytes — the image's config is read whole or not at all: shorten it"
 	img=$(overinit_image garbage --add "$cfg:/etc/overinit/config")
 	# A bad value for a key of ours is not noise: it stops the boot, clearly.
 	fail_boot fail_garbage-badvalue "$DEFAULT_ARGS overinit.size=lots" "$img" "$root:ro" "$state"
-	expect_error "overinit: error: cmdline: parse overinit.size=lots: invalid value — see the README's parameter table"
-	expect_policy reboot
-	expect_unchanged "$STATE_IMG" "$STATE_SHA"
+	expect_failed reboot "overinit: error: cmdline: parse overinit.size=lots: invalid value — see the README's parameter table"
 }
 
 # --- 10: the state filesystem read-only or full --------------------------------
@@ -371,9 +361,7 @@ scenario_fail_state_ro() {
 	root=$(root_disk default)
 	state=$(state_disk fail_state_ro)
 	fail_boot fail_state_ro "$DEFAULT_ARGS overinit.on_error=poweroff" "$img" "$root:ro" "$state:ro"
-	expect_error "overinit: error: state: mount /dev/vdb (ext4) on /data/state: EACCES (permission denied) — the state device is read-only"
-	expect_policy poweroff
-	expect_unchanged "$STATE_IMG" "$STATE_SHA"
+	expect_failed poweroff "overinit: error: state: mount /dev/vdb (ext4) on /data/state: EACCES (permission denied) — the state device is read-only"
 }
 
 # DESIGN §5 protects the user's state: a full state filesystem that has

@@ -233,7 +233,7 @@ dv_image() {
 # escapes (SeaBIOS clears the screen without a line break) or the kernel's
 # "[    1.234567] " timestamps.
 dv_console() {
-	tr -d '\r' <"$LOG" | sed -e 's/\x1b\[[0-9;?]*[A-Za-z]/\n/g' -e 's/\x1bc/\n/g' | sed -e 's/^\[ *[0-9]*\.[0-9]*\] //'
+	tr -d '\r' <"$LOG" | sed -e 's/\x1b\[[0-9;?]*[A-Za-z]/\n/g' -e 's/\x1bc/\n/g' -e 's/Booting from ROM\.*/&\n/' | sed -E 's/^\.*(\[ *[0-9]+\.[0-9]+\] )?//'
 }
 
 # dv_expect_root FS: the booted system's root is the image of FS (its
@@ -371,7 +371,7 @@ scenario_root_partmissing() {
 	! probe_value start >/dev/null || fail "$BOOT_NAME: the real init ran"
 	# (The disk's own GUID is no partition's PARTUUID.)
 	local want="overinit: error: devices: wait for root device PARTUUID=$DV_GPT_DISK: not found before the timeout (rootwait waits forever, rootdelay=/overinit.timeout= set the limit) — is its driver module in the image? (overinit pack --module …); the block devices seen follow"
-	dv_console | grep -qaxF -- "$want" || fail "$BOOT_NAME: no console line '$want'"
+	dv_console | grep -axF -- "$want" >/dev/null || fail "$BOOT_NAME: no console line '$want'"
 }
 
 # --- a root disk that appears late ------------------------------------------------------

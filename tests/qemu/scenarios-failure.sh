@@ -22,7 +22,9 @@
 # timestamps cut. Written to LOG.txt, whose path is printed: grep the file,
 # not a pipe (`grep -q` ending a pipe early fails it under pipefail).
 console_text() {
-	tr -d '\r' <"$LOG" | sed -e 's/\x1b\[[0-9;?]*[A-Za-z]/\n/g' -e 's/\x1bc/\n/g' |
+	# SeaBIOS ends "Booting from ROM..." without a newline; with `quiet` the
+	# next console line (often ours) follows on the same line.
+	tr -d '\r' <"$LOG" | sed -e 's/\x1b\[[0-9;?]*[A-Za-z]/\n/g' -e 's/\x1bc/\n/g' -e 's/Booting from ROM\.*/&\n/' |
 		sed -E 's/^\.*(\[ *[0-9]+\.[0-9]+\] )?//' >"$LOG.txt"
 	printf '%s\n' "$LOG.txt"
 }
@@ -119,7 +121,7 @@ fail_boot() {
 # kernel_secs TEXT: the kernel timestamp (s) of the first console line
 # holding TEXT.
 kernel_secs() {
-	tr -d '\r' <"$LOG" | sed -e 's/\x1b\[[0-9;?]*[A-Za-z]/\n/g' -e 's/\x1bc/\n/g' | sed -E 's/^\.+//' |
+	tr -d '\r' <"$LOG" | sed -e 's/\x1b\[[0-9;?]*[A-Za-z]/\n/g' -e 's/\x1bc/\n/g' -e 's/Booting from ROM\.*/&\n/' | sed -E 's/^\.+//' |
 		awk -v t="$1" '!found && index($0, t) && match($0, /^\[ *[0-9]+\.[0-9]+\]/) {
 			s = substr($0, 2, RLENGTH - 2); gsub(/ /, "", s); print s; found = 1 }'
 }

@@ -7,6 +7,18 @@
 //! numbers (ERESTARTSYS and the others from 512 up) never reach user space
 //! and are not listed.
 
+/// The numbers the pure core matches on (asm-generic, as the table below).
+pub mod num {
+    pub const ENOENT: i32 = 2;
+    pub const ENXIO: i32 = 6;
+    pub const EACCES: i32 = 13;
+    pub const EEXIST: i32 = 17;
+    pub const ENODEV: i32 = 19;
+    pub const EINVAL: i32 = 22;
+    pub const ENOSPC: i32 = 28;
+    pub const EROFS: i32 = 30;
+}
+
 /// The errno name, e.g. `name(2) == Some("ENOENT")`.
 pub fn name(errno: i32) -> Option<&'static str> {
     find(errno).map(|(name, _)| name)
@@ -274,6 +286,24 @@ mod tests {
         for num in [libc::ENOENT, libc::ENODEV, libc::EINVAL, libc::EROFS, libc::ENOSPC, libc::ETIMEDOUT, libc::ENOEXEC]
         {
             assert!(text(num).is_some(), "{num} has no text");
+        }
+    }
+
+    #[test]
+    fn named_numbers_match_libc() {
+        use num::*;
+        let pairs = [
+            (ENOENT, libc::ENOENT),
+            (ENXIO, libc::ENXIO),
+            (EACCES, libc::EACCES),
+            (EEXIST, libc::EEXIST),
+            (ENODEV, libc::ENODEV),
+            (EINVAL, libc::EINVAL),
+            (ENOSPC, libc::ENOSPC),
+            (EROFS, libc::EROFS),
+        ];
+        for (ours, theirs) in pairs {
+            assert_eq!(ours, theirs);
         }
     }
 

@@ -548,8 +548,8 @@ pub struct StepFailure {
     pub errno: i32,
 }
 
-/// `EEXIST`: a directory that exists already is what `mkdir -p` wants.
-const EEXIST: i32 = 17;
+// `EEXIST`: a directory that exists already is what `mkdir -p` wants.
+use crate::errno::num::EEXIST;
 
 /// Resolve a step's source and fstype against the devices found.
 pub fn resolve<'s>(step: &'s Step<'_>, found: &Found<'s>) -> (&'s [u8], &'s [u8]) {
@@ -599,13 +599,7 @@ pub fn execute<K: Kernel>(plan: &Plan<'_>, phase: Phase, found: &Found<'_>, k: &
 
 /// A hint for a failed step, where the cause is well known.
 pub fn hint(step: &Step<'_>, errno: i32) -> Option<&'static str> {
-    const ENOENT: i32 = 2;
-    const ENXIO: i32 = 6;
-    const EINVAL: i32 = 22;
-    const ENODEV: i32 = 19;
-    const ENOSPC: i32 = 28;
-    const EROFS: i32 = 30;
-    const EACCES: i32 = 13;
+    use crate::errno::num::{EACCES, EINVAL, ENODEV, ENOENT, ENOSPC, ENXIO, EROFS};
     if let Op::Persist { .. } = step.op {
         return (errno == EROFS)
             .then_some("its mount point must exist in a read-only root (overinit.overlay=off without rw)");

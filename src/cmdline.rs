@@ -143,6 +143,9 @@ pub struct Cmdline<'a> {
     pub inodes: Option<&'a [u8]>,
     /// `overinit.overlayopts=`: overlayfs options appended to ours.
     pub overlayopts: Option<&'a [u8]>,
+    /// `overinit.layers=`: extra read-only lower layers, comma separated,
+    /// bottom first, each checked by [`layer_rule`] (iterate with [`items`]).
+    pub layers: Option<&'a [u8]>,
     /// Problems found, in order (first [`MAX_PROBLEMS`]).
     pub problems: Vec<Problem<'a>, MAX_PROBLEMS>,
     /// Total number of problems, including those not stored.
@@ -159,12 +162,13 @@ pub const OVERINIT_KEYS: &[(&str, &str)] = &[
     ("timeout", "seconds to wait for root and state devices unless rootwait; default: 10"),
     ("debug", "print every step and per-phase timings; default: off"),
     ("on_error", "shell, reboot[:N], poweroff[:N] or halt; default: shell if the image has /bin/sh, else the kernel's panic=N, else halt"),
-    ("break", "open the emergency shell before a phase: modules, devices, base, data, overlay, validate, state, system, switch, exec; default: none"),
+    ("break", "open the emergency shell before a phase: modules, devices, base, data, layers, overlay, validate, state, system, switch, exec; default: none"),
     ("state.nofail", "boot with an empty tmpfs state (and a warning) if the state device does not appear; default: off (fatal)"),
     ("overlay", "on, off (mount the root device itself, honouring ro/rw) or try (overlay if the kernel has it, else the root read-only); default: on"),
     ("persist", "comma-separated absolute paths bind-mounted from /data/state/PATH, seeded from the base on first boot; default: none"),
     ("inodes", "nr_inodes of the /data/system tmpfs (k/m/g suffixes); default: the kernel's (half the RAM pages)"),
     ("overlayopts", "extra overlayfs options appended to the overlay mount, e.g. redirect_dir=on; default: none"),
+    ("layers", "comma-separated squashfs/erofs images (/data/state/PATH on the state device, or a device spec) mounted read-only under /data/system/layers/N and stacked above the base, the last one on top; default: none"),
 ];
 
 /// The standard kernel parameters the parser reads (`--` ends the
@@ -178,6 +182,22 @@ pub const KERNEL_KEYS: &[&str] =
 pub const MAX_PERSIST: usize = 16;
 /// Longest persisted path.
 pub const PERSIST_PATH_MAX: usize = 200;
+
+/// At most this many `overinit.layers=`.
+pub const MAX_LAYERS: usize = 8;
+/// A layer named by path is an image file on the state device, written as
+/// seen in the initramfs (and in the booted system).
+pub const STATE_PREFIX: &[u8] = b"/data/state/";
+
+/// Why an `overinit.layers=` item is refused (`None`: it is fine): an image
+/// path under [`STATE_PREFIX`] (the rules of [`persist_rule`]), or a device
+/// spec.
+pub fn layer_rule(l: &[u8]) -> Option<&'static str> {
+    match l.strip_prefix(&STATE_PREFIX[..STATE_PREFIX.len() - 1]) {
+        Some(rest) => persist_rule(rest),
+        None => crate::devspec::DevSpec::parse(l).err().map(|e| e.message()),
+    }
+}
 
 /// The non-empty items of a comma-separated list.
 pub fn items(v: Option<&[u8]>) -> impl Iterator<Item = &[u8]> {
@@ -384,10 +404,11 @@ enum K {
     Persist,
     Inodes,
     OverlayOpts,
+    Layers,
 }
 
 /// Key names as written on the command line.
-const KEYS: [(&str, K); 23] = [
+const KEYS: [(&str, K); 24] = [
     ("root", K::Root),
     ("rootfstype", K::RootFsType),
     ("rootflags", K::RootFlags),
@@ -411,6 +432,7 @@ const KEYS: [(&str, K); 23] = [
     ("overinit.persist", K::Persist),
     ("overinit.inodes", K::Inodes),
     ("overinit.overlayopts", K::OverlayOpts),
+    ("overinit.layers", K::Layers),
 ];
 
 impl<'a> Cmdline<'a> {
@@ -432,6 +454,25 @@ impl<'a> Cmdline<'a> {
     fn problem(&mut self, kind: ProblemKind, key: &'a [u8], value: Option<&'a [u8]>) {
         self.problem_count = self.problem_count.saturating_add(1);
         let _ = self.problems.push(Problem { kind, key, value: value.unwrap_or(b"") });
+    }
+
+    /// A comma-separated list whose items all pass `rule`, at most `max` of
+    /// them; else `None` and a problem naming the first bad item.
+    fn list(
+        &mut self,
+        key: &'a [u8],
+        text: Option<&'a [u8]>,
+        max: usize,
+        too_many: &'static str,
+        rule: fn(&[u8]) -> Option<&'static str>,
+    ) -> Option<&'a [u8]> {
+        for (n, item) in items(text).enumerate() {
+            if let Some(why) = if n == max { Some(too_many) } else { rule(item) } {
+                self.problem(ProblemKind::Rule(why), key, Some(item));
+                return None;
+            }
+        }
+        text
     }
 
     fn set(&mut self, key: &'a [u8], value: Option<&'a [u8]>) {
@@ -475,15 +516,11 @@ impl<'a> Cmdline<'a> {
                 _ => false,
             },
             K::Persist => {
-                self.persist = text;
-                for (n, item) in items(self.persist).enumerate() {
-                    let why = if n == MAX_PERSIST { Some("more than 16 persisted paths") } else { persist_rule(item) };
-                    if let Some(why) = why {
-                        self.persist = None;
-                        self.problem(ProblemKind::Rule(why), key, Some(item));
-                        break;
-                    }
-                }
+                self.persist = self.list(key, text, MAX_PERSIST, "more than 16 persisted paths", persist_rule);
+                true
+            }
+            K::Layers => {
+                self.layers = self.list(key, text, MAX_LAYERS, "more than 8 layers", layer_rule);
                 true
             }
             // The rest need a value.
@@ -593,6 +630,7 @@ mod tests {
             persist: None,
             inodes: None,
             overlayopts: None,
+            layers: None,
             problems: Vec::new(),
             problem_count: 0,
         };
@@ -734,6 +772,25 @@ mod tests {
         let c = Cmdline::parse(&many);
         assert_eq!(c.first_fatal().unwrap().what(), "more than 16 persisted paths");
         assert_eq!(c.first_fatal().unwrap().value, b"/p16");
+    }
+
+    #[test]
+    fn layers() {
+        let c = Cmdline::parse(b"overinit.layers=/data/state/l/a.erofs,LABEL=APPS,/dev/vdc");
+        assert_eq!((c.layers, c.problem_count), (Some(&b"/data/state/l/a.erofs,LABEL=APPS,/dev/vdc"[..]), 0));
+        for bad in [&b"/data/state/../x"[..], b"/data/statex/a", b"/data/state/", b"LABEL=", b"vdc", b"/etc/a.erofs"] {
+            let mut line = StdVec::from(&b"overinit.layers=/dev/vdc,"[..]);
+            line.extend_from_slice(bad);
+            let c = Cmdline::parse(&line);
+            assert_eq!(c.layers, None, "{}", std::string::String::from_utf8_lossy(bad));
+            let p = c.first_fatal().unwrap();
+            assert_eq!((p.key, p.value), (&b"overinit.layers"[..], bad));
+        }
+        let mut many = StdVec::from(&b"overinit.layers="[..]);
+        for i in 0..=MAX_LAYERS {
+            many.extend_from_slice(std::format!("/dev/vd{i},").as_bytes());
+        }
+        assert_eq!(Cmdline::parse(&many).first_fatal().unwrap().what(), "more than 8 layers");
     }
 
     #[test]

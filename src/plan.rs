@@ -21,14 +21,14 @@
 //! - /dev is always the devtmpfs we mounted in phase 1, so it is rbound (the
 //!   seed's "fresh devtmpfs" branch cannot happen).
 
-use crate::cmdline::{items, Cmdline, OverlayMode};
+use crate::cmdline::{items, Cmdline, OverlayMode, MAX_LAYERS, STATE_PREFIX};
 use crate::mountopt::{self, ms, OptError};
 use core::ffi::CStr;
 use heapless::Vec;
 
 /// Upper bound on the number of steps in a plan (the fixed ones, then one
 /// per persisted path).
-pub const MAX_STEPS: usize = 64;
+pub const MAX_STEPS: usize = 80;
 /// Longest mount data string a step can carry (root/state flags + ours).
 pub const DATA_MAX: usize = 320;
 
@@ -42,6 +42,14 @@ pub const UPPER: &str = "/data/system/upper";
 pub const WORK: &str = "/data/system/work";
 /// Mount point of the persistent state device.
 pub const STATE: &str = "/data/state";
+/// The overlay's lowerdir with every extra layer (top first), upper and
+/// work: with N layers the lowerdir is the tail from layer N-1 on, and
+/// layer i's mount point is `/data/system/layers/i` inside it.
+const LOWER: &str = "/data/system/layers/7:/data/system/layers/6:/data/system/layers/5:/data/system/layers/4:\
+/data/system/layers/3:/data/system/layers/2:/data/system/layers/1:/data/system/layers/0:\
+/mnt/newroot,upperdir=/data/system/upper,workdir=/data/system/work";
+/// Length of `/data/system/layers/i:` in [`LOWER`].
+const LAYER_STRIDE: usize = 22;
 
 /// Boot phases, in order (DESIGN §1). Errors name the phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -54,6 +62,7 @@ pub enum Phase {
     Devices,
     Base,
     Data,
+    Layers,
     Overlay,
     Validate,
     State,
@@ -64,7 +73,7 @@ pub enum Phase {
 
 impl Phase {
     /// All phases in boot order.
-    pub const ALL: [Phase; 14] = [
+    pub const ALL: [Phase; 15] = [
         Phase::Guard,
         Phase::Early,
         Phase::RootfsFix,
@@ -73,6 +82,7 @@ impl Phase {
         Phase::Devices,
         Phase::Base,
         Phase::Data,
+        Phase::Layers,
         Phase::Overlay,
         Phase::Validate,
         Phase::State,
@@ -103,6 +113,7 @@ impl Phase {
             Phase::Devices => "devices",
             Phase::Base => "base",
             Phase::Data => "data",
+            Phase::Layers => "layers",
             Phase::Overlay => "overlay",
             Phase::Validate => "validate",
             Phase::State => "state",
@@ -155,6 +166,10 @@ pub enum Op<'a> {
     /// (an empty directory if the root has none); then bind it on
     /// `/mnt/newroot<path>`, making that mount point first if missing.
     Persist { path: &'a [u8] },
+    /// An extra layer (`overinit.layers=`): an image file under
+    /// `/data/state/` is attached to a loop device, a device spec waited
+    /// for; either is mounted read-only, its filesystem type probed.
+    Layer { spec: &'a [u8] },
 }
 
 /// One step of the plan.
@@ -173,9 +188,11 @@ impl Step<'_> {
         match &self.op {
             Op::Mkdir { .. } => "mkdir",
             Op::Mount { flags, .. } if flags & ms::BIND != 0 => "bind-mount",
+            Op::Mount { flags, .. } if flags & ms::REMOUNT != 0 => "remount",
             Op::Mount { .. } => "mount",
             Op::Propagate { .. } => "make-rslave",
             Op::Persist { .. } => "persist",
+            Op::Layer { .. } => "mount layer",
         }
     }
 
@@ -183,7 +200,7 @@ impl Step<'_> {
     /// path, else the target.
     pub fn object(&self) -> &[u8] {
         match &self.op {
-            Op::Persist { path } => path,
+            Op::Persist { path } | Op::Layer { spec: path } => path,
             _ => self.target.as_bytes(),
         }
     }
@@ -226,6 +243,8 @@ pub enum PlanError {
     DataTooLong(&'static str),
     /// More than [`MAX_STEPS`] steps.
     TooManySteps,
+    /// `overinit.layers=` cannot be honoured with the rest of the command line.
+    Layers(&'static str),
 }
 
 impl PlanError {
@@ -240,7 +259,8 @@ impl PlanError {
             }
             PlanError::NotAllowed(what) => (what, "bind, move, remount and propagation options are not allowed here"),
             PlanError::DataTooLong(what) => (what, "mount options longer than 320 bytes"),
-            PlanError::TooManySteps => ("plan", "more than 64 steps"),
+            PlanError::TooManySteps => ("plan", "more than 80 steps"),
+            PlanError::Layers(why) => ("overinit.layers=", why),
         }
     }
 }
@@ -376,6 +396,53 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
     b.mkdir(Data, "/data/system/migrations", 0o755, "seed layout: migration state")?;
     b.mkdir(Data, "/data/system/lock", 0o755, "seed layout: lock files")?;
 
+    // The state device's mount, needed here when it holds layer images.
+    let state_opts = match state {
+        StateSource::Device(_) => {
+            let o = mountopt::split(c.stateflags.unwrap_or(b"")).map_err(PlanError::StateFlags)?;
+            check_allowed(&o, "overinit.stateflags=")?;
+            Some(o)
+        }
+        StateSource::Tmpfs => None,
+    };
+    let state_fstype = match c.statefstype {
+        Some(t) => FsType::Given(t),
+        None => FsType::ProbedState,
+    };
+
+    // Phase `layers` — extra read-only lower layers, bottom first. Images
+    // on the state device need it mounted now: read-only (a read-only mount
+    // of a clean filesystem writes nothing, so a failed boot still leaves
+    // it untouched), made read-write in phase `state`.
+    let on_state = items(c.layers).any(|l| l.starts_with(STATE_PREFIX));
+    if c.layers.is_some() && !overlay {
+        return Err(PlanError::Layers("extra layers need the overlay (not overinit.overlay=off)"));
+    }
+    if on_state {
+        let Some(o) = &state_opts else {
+            return Err(PlanError::Layers("images under /data/state/ need a state device (overinit.state=)"));
+        };
+        b.mount(
+            Layers,
+            Source::State,
+            STATE,
+            state_fstype,
+            o.flags | ms::RDONLY,
+            &[&o.data],
+            "the state device, read-only until the new root is valid: it holds layer images",
+        )?;
+    }
+    // lowerdir lists the top layer first: the last named, down to the base.
+    let mut lower = MAX_LAYERS * LAYER_STRIDE;
+    for spec in items(c.layers) {
+        lower = lower.checked_sub(LAYER_STRIDE).ok_or(PlanError::Layers("more than 8 layers"))?;
+        let target = &LOWER[lower..lower + LAYER_STRIDE - 1];
+        b.mkdir(Layers, target, 0o755, "mount point of an extra layer")?;
+        b.push(Layers, target, Op::Layer { spec }, "overinit.layers=: read-only, stacked above the base")?;
+    }
+    let mut lowerdir = [0u8; 9 + LOWER.len()];
+    let lowerdir = concat(&mut lowerdir, b"lowerdir=", &LOWER.as_bytes()[lower..]);
+
     // Phase 8 — overlay. lowerdir may equal the target (checked on 6.1):
     // the overlay covers the base at the same place. Options of our own are
     // split like any other (only overlayfs data may remain).
@@ -390,7 +457,7 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
             NEWROOT,
             FsType::Fixed("overlay"),
             0,
-            &[b"lowerdir=/mnt/newroot,upperdir=/data/system/upper,workdir=/data/system/work", &extra.data],
+            &[lowerdir, &extra.data],
             "the new root: base read-only below, tmpfs above",
         )?;
     }
@@ -403,25 +470,23 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
     // never writes to it (mounting ext4 read-write alone updates its
     // superblock). The seed mounts it before the overlay; nothing in the
     // overlay depends on it.
-    match state {
-        StateSource::Device(_) => {
-            let o = mountopt::split(c.stateflags.unwrap_or(b"")).map_err(PlanError::StateFlags)?;
-            check_allowed(&o, "overinit.stateflags=")?;
-            let fstype = match c.statefstype {
-                Some(t) => FsType::Given(t),
-                None => FsType::ProbedState,
-            };
+    match &state_opts {
+        Some(o) => {
             b.mount(
                 State,
                 Source::State,
                 STATE,
-                fstype,
-                o.flags,
+                state_fstype,
+                o.flags | if on_state { ms::REMOUNT } else { 0 },
                 &[&o.data],
-                "the persistent state device: /home and what must survive",
+                if on_state {
+                    "the state device, read-write now that the new root is valid"
+                } else {
+                    "the persistent state device: /home and what must survive"
+                },
             )?;
         }
-        StateSource::Tmpfs => {
+        None => {
             b.mount(
                 State,
                 Source::Fixed("tmpfs"),
@@ -539,6 +604,10 @@ pub trait Kernel {
     /// [`Op::Persist`]: seed `state` from `root` unless it exists, then
     /// bind `state` on `root`.
     fn persist(&mut self, state: &CStr, root: &CStr) -> Result<(), i32>;
+    /// [`Op::Layer`]: mount layer `spec` read-only on `target`: an image
+    /// file under `/data/state/` on a loop device, else the device `spec`
+    /// names once it appears; the filesystem type probed.
+    fn layer(&mut self, spec: &[u8], target: &str) -> Result<(), i32>;
 }
 
 /// The step that failed and the errno.
@@ -591,6 +660,7 @@ pub fn execute<K: Kernel>(plan: &Plan<'_>, phase: Phase, found: &Found<'_>, k: &
                 let (mut a, mut b) = ([0u8; 256], [0u8; 256]);
                 k.persist(cpath(&mut a, STATE.as_bytes(), path), cpath(&mut b, NEWROOT.as_bytes(), path))
             }
+            Op::Layer { spec, .. } => k.layer(spec, step.target),
         };
         r.map_err(|errno| StepFailure { index, errno })?;
     }
@@ -603,6 +673,15 @@ pub fn hint(step: &Step<'_>, errno: i32) -> Option<&'static str> {
     if let Op::Persist { .. } = step.op {
         return (errno == EROFS)
             .then_some("its mount point must exist in a read-only root (overinit.overlay=off without rw)");
+    }
+    if let Op::Layer { .. } = step.op {
+        return match errno {
+            ENOENT => Some("no such image on the state device, or no loop module in the image (/dev/loop-control)"),
+            ENXIO => Some("the layer's device did not appear in time (overinit.timeout=), or went away"),
+            ENODEV => Some("is the filesystem's module (squashfs, erofs) in the image?"),
+            EINVAL => Some("not a squashfs or erofs image the kernel can mount"),
+            _ => None,
+        };
     }
     let overlay = matches!(&step.op, Op::Mount { fstype: FsType::Fixed("overlay"), .. });
     let source = match &step.op {
@@ -660,6 +739,10 @@ mod tests {
         }
         fn persist(&mut self, state: &CStr, root: &CStr) -> Result<(), i32> {
             self.calls.push(std::format!("persist {} {}", state.to_str().unwrap(), root.to_str().unwrap()));
+            Ok(())
+        }
+        fn layer(&mut self, spec: &[u8], target: &str) -> Result<(), i32> {
+            self.calls.push(std::format!("layer {} {target}", String::from_utf8_lossy(spec)));
             Ok(())
         }
     }
@@ -774,6 +857,54 @@ mod tests {
         let plan = build(&Cmdline::parse(b"root=/dev/vda overinit.state=/dev/vdb")).unwrap();
         assert!(plan.steps.windows(2).all(|w| w[0].phase <= w[1].phase));
         assert!(plan.steps.len() <= MAX_STEPS);
+    }
+
+    #[test]
+    fn layers_below_the_upper_state_read_only_until_valid() {
+        use crate::cmdline::MAX_LAYERS;
+        let c = Cmdline::parse(
+            b"root=/dev/vda overinit.state=/dev/vdb overinit.stateflags=noatime overinit.layers=/data/state/a.erofs,PARTLABEL=b",
+        );
+        let plan = build(&c).unwrap();
+        let mut k = Recorder::default();
+        run_all(&plan, &mut k).unwrap();
+        let pos = |want: &str| k.calls.iter().position(|c| c.starts_with(want)).unwrap_or_else(|| panic!("{want}"));
+        let ro = pos("mount /dev/vdb /data/state ext4 0x401 ");
+        let a = pos("layer /data/state/a.erofs /data/system/layers/0");
+        let b = pos("layer PARTLABEL=b /data/system/layers/1");
+        let overlay = pos(
+            "mount overlay /mnt/newroot overlay 0x0 lowerdir=/data/system/layers/1:/data/system/layers/0:/mnt/newroot,",
+        );
+        let rw = pos("mount /dev/vdb /data/state ext4 0x420 ");
+        assert!(pos("mkdir /data/system/layers ") < ro && ro < a && a < b && b < overlay && overlay < rw);
+        let step = plan.steps.iter().find(|s| matches!(s.op, Op::Layer { .. })).unwrap();
+        assert_eq!(
+            (step.phase, step.action(), step.object()),
+            (Phase::Layers, "mount layer", &b"/data/state/a.erofs"[..])
+        );
+        assert!(hint(step, 2).unwrap().contains("loop"));
+        assert_eq!(plan.steps.iter().find(|s| s.phase == Phase::State).unwrap().action(), "remount");
+        // Layers on devices only: the state is mounted once, in phase state.
+        let plan = build(&Cmdline::parse(b"root=/dev/vda overinit.state=/dev/vdb overinit.layers=/dev/vdc")).unwrap();
+        assert!(plan.steps.iter().all(|s| s.phase != Phase::Layers || s.target != STATE));
+        // Errors: images need the state device; layers need the overlay.
+        let c = Cmdline::parse(b"root=/dev/vda overinit.layers=/data/state/a.erofs");
+        assert!(matches!(build(&c), Err(PlanError::Layers(_))));
+        let c = Cmdline::parse(b"root=/dev/vda overinit.overlay=off overinit.layers=/dev/vdc");
+        assert!(matches!(build(&c), Err(PlanError::Layers(_))));
+        // The most layers and persisted paths the parser allows fit.
+        let mut line = std::string::String::from("root=/dev/vda overinit.state=/dev/vdb overinit.layers=");
+        for i in 0..MAX_LAYERS {
+            line.push_str(&std::format!("/data/state/l{i}.sqfs,"));
+        }
+        line.push_str(" overinit.persist=");
+        for i in 0..crate::cmdline::MAX_PERSIST {
+            line.push_str(&std::format!("/p{i},"));
+        }
+        let plan = build(&Cmdline::parse(line.as_bytes())).unwrap();
+        let overlay = plan.steps.iter().find(|s| s.phase == Phase::Overlay).unwrap();
+        let Op::Mount { data, .. } = &overlay.op else { panic!() };
+        assert!(data.starts_with(b"lowerdir=/data/system/layers/7:/data/system/layers/6:"));
     }
 
     #[test]

@@ -183,6 +183,10 @@ impl Kernel for Fake {
         assert!(state.to_bytes().starts_with(b"/data/state/") && root.to_bytes().starts_with(b"/mnt/newroot/"));
         self.next()
     }
+    fn layer(&mut self, spec: &[u8], target: &str) -> Result<(), i32> {
+        assert!(!spec.is_empty() && target.starts_with("/data/system/layers/"));
+        self.next()
+    }
 }
 
 proptest! {

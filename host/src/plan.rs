@@ -191,6 +191,10 @@ fn command(plan: &Plan<'_>, step: &plan::Step<'_>) -> String {
             let (state, root) = (sh(format!("{STATE}{p}").as_bytes()), sh(format!("{NEWROOT}{p}").as_bytes()));
             format!("test -e {state} || cp -a {root} {state}; mount --bind {state} {root}")
         }
+        Op::Layer { spec } => {
+            let lo = if spec.starts_with(overinit::cmdline::STATE_PREFIX) { ",loop" } else { "" };
+            format!("mount -t auto -o ro{lo} {} {}", sh(spec), step.target)
+        }
     }
 }
 
@@ -223,9 +227,16 @@ fn end_state(plan: &Plan<'_>, c: &Cmdline<'_>) -> Vec<String> {
         "/tmp            tmpfs     mode=1777,nosuid,nodev".to_string(),
     ];
     for step in &plan.steps {
-        if let Op::Persist { path } = step.op {
-            let p = String::from_utf8_lossy(path);
-            lines.push(format!("{p:<15} {state:<9} root {p} of the state filesystem (overinit.persist=)"));
+        match step.op {
+            Op::Persist { path } => {
+                let p = String::from_utf8_lossy(path);
+                lines.push(format!("{p:<15} {state:<9} root {p} of the state filesystem (overinit.persist=)"));
+            }
+            Op::Layer { spec } => {
+                let (t, s) = (step.target, String::from_utf8_lossy(spec));
+                lines.push(format!("{t} auto  read-only, {s}: a lower layer under / (overinit.layers=)"));
+            }
+            _ => {}
         }
     }
     lines
@@ -302,6 +313,35 @@ mod tests {
             render(&Cmdline::parse(b"root=/dev/vda overinit.persist=/etc/ssh,etc")).unwrap_err(),
             std::format!("cmdline: parse overinit.persist=etc: {}", overinit::cmdline::BAD_PATH)
         );
+    }
+
+    #[test]
+    fn layers_stack_above_the_base() {
+        let c = Cmdline::parse(
+            b"root=/dev/vda overinit.state=/dev/vdb overinit.stateflags=nodev overinit.layers=/data/state/l/a.erofs,LABEL=TOOLS",
+        );
+        let text = render(&c).unwrap();
+        for want in [
+            "mount -t auto -o ro,nodev /dev/vdb /data/state",
+            "mount -t auto -o ro,loop /data/state/l/a.erofs /data/system/layers/0",
+            "mount -t auto -o ro LABEL=TOOLS /data/system/layers/1",
+            "lowerdir=/data/system/layers/1:/data/system/layers/0:/mnt/newroot,upperdir=",
+            "mount -t auto -o nodev,remount /dev/vdb /data/state",
+            "#   /data/system/layers/1 auto  read-only, LABEL=TOOLS: a lower layer under / (overinit.layers=)",
+        ] {
+            assert!(text.contains(want), "{want}\n{text}");
+        }
+        // Images on the state need a state device; layers need the overlay.
+        assert_eq!(
+            render(&Cmdline::parse(b"root=/dev/vda overinit.layers=/data/state/a.sqfs")).unwrap_err(),
+            "cmdline: parse overinit.layers=: images under /data/state/ need a state device (overinit.state=)"
+        );
+        assert!(render(&Cmdline::parse(b"root=/dev/vda overinit.overlay=off overinit.layers=/dev/vdc"))
+            .unwrap_err()
+            .contains("extra layers need the overlay"));
+        // Without images on the state, the state is mounted once, read-write.
+        let dev = render(&Cmdline::parse(b"root=/dev/vda overinit.state=/dev/vdb overinit.layers=/dev/vdc")).unwrap();
+        assert!(!dev.contains("remount") && dev.contains("mount -t auto /dev/vdb /data/state"), "{dev}");
     }
 
     #[test]

@@ -47,6 +47,8 @@ struct Boot<'a> {
     no_overlay: bool,
     init: Option<&'a [u8]>,
     removed: u64,
+    /// Until when a device is waited for (None: `rootwait`), µs.
+    deadline: Option<u64>,
     /// When the base (root) mount was made, µs: the summary's figure.
     root_mounted_us: u64,
     clock: Clock,
@@ -118,6 +120,7 @@ pub fn run(argv: CVec, envp: CVec) -> ! {
         init: None,
         removed: 0,
         root_mounted_us: 0,
+        deadline: None,
         clock,
     };
     // The phases from `modules` on, in order (the ones before have run).
@@ -221,7 +224,7 @@ impl<'a> Boot<'a> {
     /// Run the plan's steps of one phase.
     fn steps(&mut self, phase: Phase) -> Result<(), Fatal> {
         let found = self.found();
-        plan::execute(&self.plan, phase, &found, &mut sys::Real)
+        plan::execute(&self.plan, phase, &found, &mut sys::Real { deadline: self.deadline })
             .map_err(|failure| step_fatal(&self.plan, &found, failure))
     }
 
@@ -247,6 +250,7 @@ impl<'a> Boot<'a> {
         let timeout_s =
             if c.rootwait { None } else { Some(c.rootdelay.or(c.timeout).unwrap_or(devices::DEFAULT_TIMEOUT_S)) };
         let deadline = timeout_s.map(|s| sys::now_us() + u64::from(s) * 1_000_000);
+        self.deadline = deadline;
         let root = devices::find("wait for root device", self.plan.root, deadline)?;
         if c.rootfstype.is_none() && root.fstype.is_empty() {
             return Err(Fatal::msg(Phase::Devices, "identify filesystem on", &root.path, "no known superblock")
@@ -343,6 +347,11 @@ fn step_fatal(plan: &Plan<'_>, found: &Found<'_>, failure: plan::StepFailure) ->
             if !fstype.is_empty() && !overlay {
                 f.push(b" (").push(fstype).push(b")");
             }
+            f.push(b" on ").push(step.target.as_bytes());
+            f
+        }
+        Op::Layer { .. } => {
+            let mut f = Fatal::new(step.phase, step.action(), step.object(), errno);
             f.push(b" on ").push(step.target.as_bytes());
             f
         }

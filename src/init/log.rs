@@ -99,18 +99,8 @@ impl Line {
     }
 
     /// Append an unsigned number.
-    pub fn n(&mut self, mut v: u64) -> &mut Self {
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        self.b(&digits[i..])
+    pub fn n(&mut self, v: u64) -> &mut Self {
+        self.b(digits(&mut [0; 20], v))
     }
 
     /// Append milliseconds with one decimal from microseconds.
@@ -225,4 +215,17 @@ pub fn info() -> Line {
 }
 pub fn debug() -> Line {
     Line::new(Level::Debug)
+}
+
+/// `v` in decimal, in `buf`.
+pub fn digits(buf: &mut [u8; 20], mut v: u64) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            return &buf[i..];
+        }
+    }
 }

@@ -5,7 +5,7 @@
 
 use core::ffi::{c_char, CStr};
 use overinit::plan::Kernel;
-use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use rustix::fs::{Mode, OFlags, CWD};
 use rustix::io::Errno;
 use rustix::mount::{MountFlags, MountPropagationFlags};
@@ -176,7 +176,10 @@ pub fn sleep_ms(ms: u64) {
 }
 
 /// The plan executor's view of the kernel.
-pub struct Real;
+pub struct Real {
+    /// Until when a layer's device is waited for (None: no limit).
+    pub deadline: Option<u64>,
+}
 
 impl Kernel for Real {
     fn mkdir(&mut self, path: &str, mode: u32) -> Result<(), i32> {
@@ -192,6 +195,52 @@ impl Kernel for Real {
     fn persist(&mut self, state: &CStr, root: &CStr) -> Result<(), i32> {
         crate::persist::persist(state, root).map_err(|e| e.raw_os_error())
     }
+
+    fn layer(&mut self, spec: &[u8], target: &str) -> Result<(), i32> {
+        layer(spec, target, self.deadline).map_err(|e| e.raw_os_error())
+    }
+}
+
+/// [`Kernel::layer`]. An image is attached read-only to a free loop device
+/// with autoclear: the loop goes away with its last user, the mount.
+#[inline(never)]
+fn layer(spec: &[u8], target: &str, deadline: Option<u64>) -> Result<(), Errno> {
+    let mut dev = heapless::Vec::<u8, 64>::new();
+    // Held open until mounted: autoclear would detach an unused loop.
+    let mut _lo = None;
+    if spec.starts_with(overinit::cmdline::STATE_PREFIX) {
+        let image = open_ro(spec)?;
+        let ctl = open_ro(b"/dev/loop-control")?;
+        // linux/loop.h: LOOP_CTL_GET_FREE, LOOP_CONFIGURE, and
+        // LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR.
+        const GET_FREE: usize = 0x4C82;
+        const CONFIGURE: usize = 0x4C0A;
+        const FLAGS: u32 = 1 | 4;
+        // SAFETY: LOOP_CTL_GET_FREE takes no argument and returns a number.
+        let n = unsafe { raw::syscall4(raw::nr::IOCTL, ctl.as_raw_fd() as usize, GET_FREE, 0, 0) };
+        let n = u64::try_from(n).map_err(|_| Errno::from_raw_os_error(-n as i32))?;
+        let _ = dev.extend_from_slice(b"/dev/loop");
+        let _ = dev.extend_from_slice(crate::log::digits(&mut [0; 20], n));
+        let lo = _lo.insert(open_ro(&dev)?);
+        // struct loop_config: fd, block_size, struct loop_info64 (lo_flags
+        // at byte 60 of the whole), 64 reserved bytes: 304 bytes.
+        let mut config = [0u32; 76];
+        config[0] = image.as_raw_fd() as u32;
+        config[15] = FLAGS;
+        // SAFETY: LOOP_CONFIGURE reads one struct loop_config, which
+        // `config` is (size and layout as above), from memory we own.
+        let r =
+            unsafe { raw::syscall4(raw::nr::IOCTL, lo.as_raw_fd() as usize, CONFIGURE, config.as_ptr() as usize, 0) };
+        if r < 0 {
+            return Err(Errno::from_raw_os_error(-r as i32));
+        }
+    } else {
+        let found = crate::devices::find("wait for layer device", spec, deadline);
+        dev = found.map_err(|f| f.errno.unwrap_or(Errno::NXIO))?.path;
+    }
+    let mut sb = [0u8; overinit::superblock::PROBE_BYTES];
+    let fs = crate::devices::probe(&dev, &mut sb).ok_or(Errno::INVAL)?;
+    mount(&dev, target, fs.fstype.as_bytes(), overinit::mountopt::ms::RDONLY, b"")
 }
 
 /// `mount(2)` with byte-string arguments; empty fstype/data mean NULL.
@@ -259,7 +308,6 @@ pub fn run_on_console(path: &CStr, argv: &[*const c_char], envp: &CVec) -> Resul
         unsafe {
             raw::syscall4(raw::nr::SETSID, 0, 0, 0, 0);
             if let Ok(fd) = rustix::fs::open("/dev/console", OFlags::RDWR, Mode::empty()) {
-                use rustix::fd::AsRawFd;
                 let raw_fd = fd.as_raw_fd() as usize;
                 raw::syscall4(raw::nr::IOCTL, raw_fd, TIOCSCTTY, 1, 0);
                 for n in 0..3 {

@@ -49,10 +49,18 @@ scenario_layers() {
 	root=$(root_disk default)
 	state=$(l_state layers)
 	top=$(l_image top squashfs top)
-	boot layers "$DEFAULT_ARGS overinit.layers=/data/state/layers/bottom.erofs,/dev/vdc \
-probe.read=/opt/layer/who,/opt/layer/bottom,/opt/layer/top,/etc/hostname probe.write=/opt/layer/who,/home/marker" \
-		"$img" "$root:ro" "$state" "$top:ro"
+	local args="$DEFAULT_ARGS overinit.layers=/data/state/layers/bottom.erofs,/dev/vdc"
+	"$OVERINIT" plan --cmdline "$args" >"$SCEN_DIR/plan.txt" || fail "overinit plan failed"
+	boot layers "$args probe.read=/opt/layer/who,/opt/layer/bottom,/opt/layer/top,/etc/hostname \
+probe.write=/opt/layer/who,/home/marker" "$img" "$root:ro" "$state" "$top:ro"
 	expect_good_boot
+	# `overinit plan` said so: the same layer mount points, the same lowerdir.
+	local planned seen
+	planned=$(grep -o '^mount [^#]* /data/system/layers/[0-9]' "$SCEN_DIR/plan.txt" | awk '{ print $NF }' | sort | tr '\n' ' ')
+	seen=$(awk '$2 == "mount" && $7 ~ /^\/data\/system\/layers\// { print $7 }' "$PROBE" | sort | tr '\n' ' ')
+	[ "$planned" = "$seen" ] || fail "$BOOT_NAME: layers planned '$planned', mounted '$seen'"
+	planned=$(grep -o 'lowerdir=[^,]*' "$SCEN_DIR/plan.txt")
+	[[ $(u_mount /) == *",$planned,"* ]] || fail "$BOOT_NAME: the plan's $planned is not the root's"
 	# Each layer read-only at its place, visible in the new root.
 	u_expect_mount /data/system/layers/0 "/ erofs /dev/loop[0-9]+ ro[^ ]* [0-9:]+"
 	u_expect_mount /data/system/layers/1 "/ squashfs /dev/vdc ro[^ ]* [0-9:]+"

@@ -62,6 +62,20 @@ fn console_loglevel() -> u8 {
     }
 }
 
+/// `v` in decimal, written at the end of `digits` (20 digits hold any u64).
+pub fn dec(mut v: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    &digits[i..]
+}
+
 /// A log line under construction.
 pub struct Line {
     buf: Vec<u8, LINE_MAX>,
@@ -79,6 +93,17 @@ impl Line {
             _ => &mut l,
         };
         l
+    }
+
+    /// A text without the `overinit: ` prefix, never emitted (handoff.rs
+    /// builds systemd's serialization with it).
+    pub fn text() -> Self {
+        Line { buf: Vec::new(), level: Level::Debug, cut: false }
+    }
+
+    /// The bytes so far.
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf
     }
 
     /// Append bytes.
@@ -99,18 +124,9 @@ impl Line {
     }
 
     /// Append an unsigned number.
-    pub fn n(&mut self, mut v: u64) -> &mut Self {
+    pub fn n(&mut self, v: u64) -> &mut Self {
         let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        self.b(&digits[i..])
+        self.b(dec(v, &mut digits))
     }
 
     /// Append milliseconds with one decimal from microseconds.

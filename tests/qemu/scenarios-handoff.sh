@@ -102,10 +102,9 @@ scenario_handoff_other() {
 # one unit of ours, report.service, as the boot's only job (booted with
 # systemd.unit=report.service): once the boot has finished, it prints
 # `systemd-analyze time` and the manager's InitRDTimestampMonotonic on the
-# console and powers off. x86_64 guests only (the host's binaries).
+# console and powers off. The host's binaries: x86_64 guests only.
 systemd_root_disk() {
 	local img=$BUILD/disks/root-realsystemd.img dir=$BUILD/disks/root-realsystemd.d f
-	[ "$ARCH" = x86_64 ] || fail "a real systemd root needs an x86_64 guest (it is the host's systemd)"
 	[ -x /usr/lib/systemd/systemd ] && [ -x /usr/bin/systemd-analyze ] && [ -x /usr/bin/systemctl ] ||
 		fail "no /usr/lib/systemd/systemd, systemd-analyze and systemctl on this host (apt-get install systemd)"
 	if [ ! -f "$img" ]; then
@@ -144,7 +143,10 @@ systemd_root_disk() {
 	printf '%s\n' "$img"
 }
 
-scenario handoff_real_systemd "the host's real systemd as the real init: systemd-analyze time shows an (initrd) time (x86_64)"
+# Registered for x86_64 guests only: the guest runs the host's binaries.
+if [ "$ARCH" = x86_64 ]; then
+	scenario handoff_real_systemd "the host's real systemd as the real init: systemd-analyze time shows an (initrd) time"
+fi
 scenario_handoff_real_systemd() {
 	local img root state line ts
 	img=$(overinit_image default)

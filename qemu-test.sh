@@ -117,7 +117,8 @@ install_deps() {
 	# the QEMU monitor (python3)
 	want+=(xfsprogs btrfs-progs dosfstools mtools erofs-utils squashfs-tools gdisk fdisk python3)
 	case $ARCH in
-	x86_64) want+=(qemu-system-x86 linux-image-cloud-amd64) ;;
+	# systemd: handoff_real_systemd boots the host's own systemd (never run here)
+	x86_64) want+=(qemu-system-x86 linux-image-cloud-amd64 systemd) ;;
 	aarch64) want+=(qemu-system-arm kmod) ;; # kmod: depmod for the fetched kernel
 	esac
 	local missing=() p
@@ -299,6 +300,9 @@ probe_image() {
 #   default  /bin (busybox, sh) /etc /home /dev /proc /sys /run /tmp /data /root
 #   minimal  only /sbin/init /etc /dev /proc /sys: overinit must create
 #            /home /run /tmp /data (and the cgroup mount point) itself
+#   systemd  default in Debian's merged-/usr systemd layout: /sbin -> usr/sbin,
+#            /lib -> usr/lib, /usr/sbin/init -> /lib/systemd/systemd, and
+#            /usr/lib/systemd/systemd is the probe
 root_disk() {
 	local variant=${1:-default}
 	local img=$BUILD/disks/root-$variant.img dir=$BUILD/disks/root-$variant.d
@@ -308,7 +312,7 @@ root_disk() {
 		install -m 0755 "$PROBE_BIN" "$dir/sbin/init"
 		echo overinit-test >"$dir/etc/hostname"
 		case $variant in
-		default)
+		default | systemd)
 			mkdir -p "$dir/bin" "$dir/home" "$dir/run" "$dir/tmp" "$dir/data" "$dir/root"
 			chmod 1777 "$dir/tmp"
 			install -m 0755 "$BUSYBOX" "$dir/bin/busybox"
@@ -317,6 +321,14 @@ root_disk() {
 		minimal) ;;
 		*) fail "root_disk: unknown variant '$variant'" ;;
 		esac
+		if [ "$variant" = systemd ]; then
+			mkdir -p "$dir/usr/lib/systemd"
+			mv "$dir/sbin" "$dir/usr/sbin"
+			mv "$dir/usr/sbin/init" "$dir/usr/lib/systemd/systemd"
+			ln -s /lib/systemd/systemd "$dir/usr/sbin/init"
+			ln -s usr/sbin "$dir/sbin"
+			ln -s usr/lib "$dir/lib"
+		fi
 		mkfs.ext4 -F -q -L ROOT -U "$ROOT_UUID" -d "$dir" "$img" 64M >"$img.log" 2>&1 ||
 			fail "mkfs.ext4 root-$variant: $(tail -n 1 "$img.log")"
 	fi

@@ -40,6 +40,9 @@
 //! @probe setup mounted devtmpfs on /dev        (only when the probe had to)
 //! @probe pid 1
 //! @probe argv 0 /sbin/init
+//! @probe fds 0 1 2                             (open fds inherited at exec)
+//! @probe clock_us 2345678 1767225600123456     (CLOCK_MONOTONIC CLOCK_REALTIME at start, µs)
+//! @probe deserialize 3 initrd-timestamp=…      (fd N of `--deserialize N`, escaped; ERROR …)
 //! @probe env HOME=/
 //! @probe cmdline console=ttyS0 …
 //! @probe kmsg_usec run_init 1234567            (kernel timestamps, µs)
@@ -92,6 +95,9 @@ use out::Report;
 const MARKER: &str = "overinit-probe: start";
 
 fn main() {
+    // 0. What was inherited, before anything is opened: fds and the clocks.
+    let fds = sys::open_fds();
+    let clocks = sys::clocks_us();
     let pid1 = sys::getpid() == 1;
 
     // 1. The marker, first. Only mount what is missing (rig self-test, where
@@ -115,7 +121,7 @@ fn main() {
     for s in &setup {
         out::line("setup", s);
     }
-    report_process();
+    report_process(&fds, clocks);
 
     let raw_cmdline = match std::env::var("PROBE_CMDLINE") {
         Ok(c) if !pid1 => c,
@@ -158,10 +164,23 @@ fn main() {
     finish(pid1, &args, r.failed)
 }
 
-fn report_process() {
+fn report_process(fds: &[i32], (monotonic, realtime): (u64, u64)) {
     out::line("pid", &sys::getpid().to_string());
-    for (i, a) in std::env::args_os().enumerate() {
-        out::line("argv", &format!("{i} {}", a.to_string_lossy()));
+    let args: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    for (i, a) in args.iter().enumerate() {
+        out::line("argv", &format!("{i} {a}"));
+    }
+    out::line("fds", &fds.iter().map(|fd| fd.to_string()).collect::<Vec<_>>().join(" "));
+    out::line("clock_us", &format!("{monotonic} {realtime}"));
+    // systemd's serialization fd (`--deserialize N`, as overinit hands it
+    // over): read from its current offset, as systemd would.
+    if let Some(n) = args.iter().position(|a| a == "--deserialize").and_then(|i| args.get(i + 1)) {
+        let shown =
+            match n.parse().map_err(|e| format!("{e}")).and_then(|fd| sys::read_fd(fd).map_err(|e| e.to_string())) {
+                Ok(bytes) => out::escape(&String::from_utf8_lossy(&bytes)),
+                Err(e) => format!("ERROR {e}"),
+            };
+        out::line("deserialize", &format!("{n} {shown}"));
     }
     for (k, v) in std::env::vars_os() {
         out::line("env", &format!("{}={}", k.to_string_lossy(), v.to_string_lossy()));

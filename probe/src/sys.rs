@@ -190,3 +190,39 @@ pub fn power_off() -> ! {
     out::line("check", &format!("poweroff FAIL reboot(RB_POWER_OFF): {}", errno()));
     hold_forever()
 }
+
+/// The fds open in this process (0–1023): what the real init inherited,
+/// when called before the probe opens anything.
+pub fn open_fds() -> Vec<i32> {
+    // SAFETY: fcntl(F_GETFD) only reads the fd's flags; EBADF for a closed one.
+    (0..1024).filter(|&fd| unsafe { libc::fcntl(fd, libc::F_GETFD) } >= 0).collect()
+}
+
+/// CLOCK_MONOTONIC and CLOCK_REALTIME, µs, read one right after the other.
+pub fn clocks_us() -> (u64, u64) {
+    let read = |clock| {
+        let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: t is a valid out-pointer for one timespec.
+        unsafe { libc::clock_gettime(clock, &mut t) };
+        t.tv_sec as u64 * 1_000_000 + t.tv_nsec as u64 / 1000
+    };
+    (read(libc::CLOCK_MONOTONIC), read(libc::CLOCK_REALTIME))
+}
+
+/// Read an inherited fd from its current offset to EOF (at most 4 KiB),
+/// leaving it open: what a reader such as systemd's fdopen() would get.
+pub fn read_fd(fd: i32) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while out.len() < buf.len() {
+        // SAFETY: buf is a valid buffer of the given length.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len() - out.len()) };
+        match n {
+            0 => break,
+            n if n > 0 => out.extend_from_slice(&buf[..n as usize]),
+            _ if errno().kind() == io::ErrorKind::Interrupted => continue,
+            _ => return Err(errno()),
+        }
+    }
+    Ok(out)
+}

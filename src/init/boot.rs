@@ -22,6 +22,8 @@ const CONFIG_MAX: usize = 4096;
 /// Microseconds spent per phase (debug timing and the summary line).
 struct Clock {
     start: u64,
+    /// CLOCK_REALTIME at `start` (systemd's initrd timestamp has both).
+    start_real: u64,
     last: u64,
     per_phase: [u64; Phase::ALL.len()],
 }
@@ -57,7 +59,8 @@ struct Boot<'a> {
 /// Run the boot. Never returns: ends in execve or in the failure policy.
 pub fn run(argv: CVec, envp: CVec) -> ! {
     let t0 = sys::now_us();
-    let mut clock = Clock { start: t0, last: t0, per_phase: [0; Phase::ALL.len()] };
+    let start_real = sys::clock_us(sys::CLOCK_REALTIME);
+    let mut clock = Clock { start: t0, start_real, last: t0, per_phase: [0; Phase::ALL.len()] };
 
     // Phase 2 — before any other mount (see switch::rootfs_fix). Until the
     // command line is read, the policy is the default one.
@@ -201,7 +204,7 @@ impl<'a> Boot<'a> {
             Phase::Exec => {
                 let init = self.init.unwrap_or(b"/sbin/init");
                 log::save();
-                Err(switch::exec(init, &self.argv, &self.envp))
+                Err(switch::exec(init, &self.argv, &self.envp, (self.clock.start_real, self.clock.start)))
             }
             Phase::Base => {
                 self.steps(phase)?;

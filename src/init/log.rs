@@ -62,6 +62,20 @@ fn console_loglevel() -> u8 {
     }
 }
 
+/// `v` in decimal, written at the end of `digits` (20 digits hold any u64).
+pub fn dec(mut v: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    &digits[i..]
+}
+
 /// A log line under construction.
 pub struct Line {
     buf: Vec<u8, LINE_MAX>,
@@ -79,6 +93,17 @@ impl Line {
             _ => &mut l,
         };
         l
+    }
+
+    /// A text without the `overinit: ` prefix, never emitted (handoff.rs
+    /// builds systemd's serialization with it).
+    pub fn text() -> Self {
+        Line { buf: Vec::new(), level: Level::Debug, cut: false }
+    }
+
+    /// The bytes so far.
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf
     }
 
     /// Append bytes.
@@ -100,7 +125,7 @@ impl Line {
 
     /// Append an unsigned number.
     pub fn n(&mut self, v: u64) -> &mut Self {
-        self.b(digits(&mut [0; 20], v))
+        self.b(dec(v, &mut [0; 20]))
     }
 
     /// Append milliseconds with one decimal from microseconds.
@@ -215,17 +240,4 @@ pub fn info() -> Line {
 }
 pub fn debug() -> Line {
     Line::new(Level::Debug)
-}
-
-/// `v` in decimal, in `buf`.
-pub fn digits(buf: &mut [u8; 20], mut v: u64) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            return &buf[i..];
-        }
-    }
 }

@@ -25,6 +25,8 @@ mod devices;
 #[cfg(target_env = "musl")]
 mod fail;
 #[cfg(target_env = "musl")]
+mod handoff;
+#[cfg(target_env = "musl")]
 mod log;
 #[cfg(target_env = "musl")]
 mod modules;

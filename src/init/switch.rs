@@ -217,14 +217,19 @@ fn wipe_entry(dir: BorrowedFd<'_>, name: &[u8], dev: u64, depth: u32, removed: &
     }
 }
 
-/// Phase 12. Exec the real init with the kernel's argv (argv[0] replaced)
-/// and environment. Returns only on failure.
-pub fn exec(path: &[u8], argv: &CVec, envp: &CVec) -> Fatal {
+/// Phase 12. Exec the real init with the kernel's argv (argv[0] replaced;
+/// systemd also gets the initrd timestamp: handoff.rs) and environment.
+/// `start` is (CLOCK_REALTIME, CLOCK_MONOTONIC) when overinit started, µs.
+/// Returns only on failure.
+pub fn exec(path: &[u8], argv: &CVec, envp: &CVec, start: (u64, u64)) -> Fatal {
     sys::unblock_all_signals();
     let mut buf = [0u8; 256];
+    let mut num = [0u8; 24];
     match sys::cstr(&mut buf, path) {
         Ok(c) => {
-            let argv = argv.with_first(c);
+            let mut argv = argv.with_first(c);
+            // Open until execve; closed again if it fails.
+            let _state = crate::handoff::systemd(c, &mut argv, start, &mut num);
             let errno = sys::execve(c, &argv, envp);
             Fatal::new(Phase::Exec, "execve", path, errno)
         }

@@ -46,6 +46,22 @@ impl CVec {
         v
     }
 
+    /// Insert `extra` right after entry 0, before the kernel's arguments.
+    /// Returns false, changing nothing, if they do not fit (the kernel
+    /// passes at most 32 arguments: they always do).
+    pub fn insert_after_first(&mut self, extra: &[&CStr]) -> bool {
+        let (n, len) = (extra.len(), self.len);
+        if len == 0 || len + n >= MAX_VEC {
+            return false;
+        }
+        self.ptrs.copy_within(1..len, 1 + n);
+        for (p, e) in self.ptrs[1..].iter_mut().zip(extra) {
+            *p = e.as_ptr();
+        }
+        self.len += n;
+        true
+    }
+
     /// Append one entry (dropped if full: the kernel's limits leave room).
     pub fn with_extra(mut self, extra: &'static CStr) -> Self {
         if self.len < MAX_VEC - 1 {
@@ -156,16 +172,24 @@ pub fn open_ro(path: &[u8]) -> Result<OwnedFd, Errno> {
     rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
 }
 
-/// Milliseconds on CLOCK_MONOTONIC (same clock as the kernel log, minus
+/// Microseconds on CLOCK_MONOTONIC (same clock as the kernel log, minus
 /// suspend time, which cannot happen in the initramfs).
 pub fn now_us() -> u64 {
-    // musl's clock_gettime (vDSO) is linked anyway; rustix's own vDSO
-    // parser would add ~2 KiB for the same thing.
-    const CLOCK_MONOTONIC: usize = 1;
+    clock_us(CLOCK_MONOTONIC)
+}
+
+/// `clock_gettime(2)` clock ids (include/uapi/linux/time.h).
+pub const CLOCK_REALTIME: usize = 0;
+const CLOCK_MONOTONIC: usize = 1;
+
+/// Microseconds on `clock`.
+pub fn clock_us(clock: usize) -> u64 {
+    // A raw syscall: rustix's own vDSO parser would add ~2 KiB for the
+    // same thing, and the initramfs reads the clock a handful of times.
     let mut t = [0i64; 2];
     // SAFETY: clock_gettime writes one struct timespec (two 64-bit fields on
     // both 64-bit targets) into memory we own.
-    let _ = unsafe { raw::syscall4(raw::nr::CLOCK_GETTIME, CLOCK_MONOTONIC, t.as_mut_ptr() as usize, 0, 0) };
+    let _ = unsafe { raw::syscall4(raw::nr::CLOCK_GETTIME, clock, t.as_mut_ptr() as usize, 0, 0) };
     (t[0] as u64).saturating_mul(1_000_000) + (t[1] as u64) / 1000
 }
 
@@ -220,7 +244,7 @@ fn layer(spec: &[u8], target: &str, deadline: Option<u64>) -> Result<(), Errno> 
         let n = unsafe { raw::syscall4(raw::nr::IOCTL, ctl.as_raw_fd() as usize, GET_FREE, 0, 0) };
         let n = u64::try_from(n).map_err(|_| Errno::from_raw_os_error(-n as i32))?;
         let _ = dev.extend_from_slice(b"/dev/loop");
-        let _ = dev.extend_from_slice(crate::log::digits(&mut [0; 20], n));
+        let _ = dev.extend_from_slice(crate::log::dec(n, &mut [0; 20]));
         let lo = _lo.insert(open_ro(&dev)?);
         // struct loop_config: fd, block_size, struct loop_info64 (lo_flags
         // at byte 60 of the whole), 64 reserved bytes: 304 bytes.

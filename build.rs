@@ -21,6 +21,12 @@ fn main() {
         let direct = Path::new(&linker).file_name().is_some_and(|n| n.to_string_lossy().contains("lld"));
         let arg = if direct { "-T" } else { "-Wl,-T," };
         println!("cargo:rustc-link-arg-bin=init={arg}{}", script.display());
+        // `init` has its own entry point (src/init/main.rs): crt1.o's
+        // `_start` and the C start-up it calls are then unreferenced and
+        // garbage-collected; init.ld drops the constructor sections that
+        // crti.o and crtbegin.o would keep (nothing of ours runs them).
+        let entry = if direct { "--entry=overinit_start" } else { "-Wl,--entry=overinit_start" };
+        println!("cargo:rustc-link-arg-bin=init={entry}");
     }
     let spec_path = "initramfs/layout";
     println!("cargo:rerun-if-changed={spec_path}");

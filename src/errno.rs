@@ -33,10 +33,26 @@ pub fn text(errno: i32) -> Option<&'static str> {
 }
 
 fn find(errno: i32) -> Option<(&'static str, &'static str)> {
-    TABLE.split('\n').find_map(|line| {
-        let (num, rest) = line.split_once(' ')?;
-        (number(num) == errno).then(|| rest.split_once(' '))?
-    })
+    let mut rest = TABLE;
+    while !rest.is_empty() {
+        let (line, next) = cut(rest, b'\n');
+        rest = next;
+        let (num, entry) = cut(line, b' ');
+        if number(num) == errno {
+            return Some(cut(entry, b' '));
+        }
+    }
+    None
+}
+
+/// `s` up to the first `sep`, and what follows it ("" without one). A byte
+/// search: `str::split_once(char)` would link a char searcher, ~600 bytes
+/// of init.
+fn cut(s: &str, sep: u8) -> (&str, &str) {
+    match s.bytes().position(|b| b == sep) {
+        Some(i) => (&s[..i], &s[i + 1..]),
+        None => (s, ""),
+    }
 }
 
 /// Decimal value of a table number; -1 for anything else (no errno is

@@ -88,8 +88,8 @@ pub fn run(argv: CVec, envp: CVec) -> ! {
     // One byte more than the limit: a longer config is an error, not cut.
     let mut cfgbuf = [0u8; CONFIG_MAX + 1];
     let mut cmdbuf = [0u8; CMDLINE_MAX];
-    let config = sys::read_file(layout::CONFIG, &mut cfgbuf).unwrap_or(b"");
-    let cmdline = match sys::read_file("/proc/cmdline", &mut cmdbuf) {
+    let config = sys::read_file(layout::CONFIG.as_bytes(), &mut cfgbuf).unwrap_or(b"");
+    let cmdline = match sys::read_file(b"/proc/cmdline", &mut cmdbuf) {
         Ok(c) => c,
         Err(e) => early_failure(&Fatal::new(Phase::Cmdline, "read", b"/proc/cmdline", e), &envp),
     };
@@ -313,7 +313,7 @@ impl<'a> Boot<'a> {
         } else {
             l.s(" under a ").b(self.c.size.unwrap_or(plan::DEFAULT_SIZE));
             // The size in force (a `%` or a size over the RAM resolves here).
-            if let Ok(fs) = rustix::fs::statfs("/data/system") {
+            if let Ok(fs) = rustix::fs::statfs(c"/data/system") {
                 l.s(" (").n((fs.f_blocks * fs.f_bsize as u64) >> 20).s(" MiB)");
             }
             l.s(" tmpfs overlay");

@@ -48,6 +48,7 @@ pub fn list_seen() {
     let mut sb = [0u8; superblock::PROBE_BYTES];
     let mut any = false;
     let _ = sys::each_entry(&dirfd, |name, _| {
+        let name = name.to_bytes();
         any = true;
         let mut l = crate::log::warn();
         l.s("seen: ").b(name);
@@ -56,9 +57,8 @@ pub fn list_seen() {
         let _ = p.extend_from_slice(name);
         let _ = p.extend_from_slice(b"/size");
         let mut buf = [0u8; 24];
-        let sectors = core::str::from_utf8(&p)
+        let sectors = sys::read_file(&p, &mut buf)
             .ok()
-            .and_then(|p| sys::read_file(p, &mut buf).ok())
             .and_then(|t| overinit::cmdline::parse_u32(t.strip_suffix(b"\n").unwrap_or(t)));
         if let Some(s) = sectors {
             l.s(" ").n(u64::from(s) / 2048).s(" MiB");
@@ -158,7 +158,8 @@ pub fn probe(path: &[u8], buf: &mut [u8]) -> Option<FsInfo> {
 
 /// The device at `path`, if it is a block device, with its probed filesystem.
 fn found(path: Vec<u8, 64>, sb: &mut [u8]) -> Option<Device> {
-    let st = rustix::fs::stat(&path[..]).ok()?;
+    let mut buf = [0u8; 65];
+    let st = rustix::fs::stat(sys::cstr(&mut buf, &path).ok()?).ok()?;
     if FileType::from_raw_mode(st.st_mode) != FileType::BlockDevice {
         return None;
     }
@@ -180,6 +181,7 @@ fn scan(spec: &DevSpec<'_>, sb: &mut [u8]) -> Option<Device> {
     let dirfd = sys::open_dir(b"/sys/class/block").ok()?;
     let mut result = None;
     let _ = sys::each_entry(&dirfd, |name, _| {
+        let name = name.to_bytes();
         let path = match spec {
             DevSpec::MajMin(maj, min) => {
                 let mut dev = [0u8; 32];
@@ -187,7 +189,7 @@ fn scan(spec: &DevSpec<'_>, sb: &mut [u8]) -> Option<Device> {
                 let _ = p.extend_from_slice(b"/sys/class/block/");
                 let _ = p.extend_from_slice(name);
                 let _ = p.extend_from_slice(b"/dev");
-                let text = core::str::from_utf8(&p).ok().and_then(|p| sys::read_file(p, &mut dev).ok());
+                let text = sys::read_file(&p, &mut dev).ok();
                 text.filter(|t| majmin_matches(t, *maj, *min)).and_then(|_| path_of(name, None))
             }
             DevSpec::Uuid(_) | DevSpec::Label(_) => {
@@ -212,8 +214,9 @@ fn partition_of(classdir: rustix::fd::BorrowedFd<'_>, name: &[u8], spec: &DevSpe
     let mut attr: Vec<u8, 80> = Vec::new();
     attr.extend_from_slice(name).ok()?;
     attr.extend_from_slice(b"/partition").ok()?;
-    // (statat, not accessat: the path argument is already linked for it.)
-    if rustix::fs::statat(classdir, &attr[..], AtFlags::empty()).is_ok() {
+    let mut buf = [0u8; 81];
+    // (statat, not accessat: statat is linked anyway.)
+    if rustix::fs::statat(classdir, sys::cstr(&mut buf, &attr).ok()?, AtFlags::empty()).is_ok() {
         return None;
     }
     let fd = sys::open_ro(path_of(name, None)?.as_slice()).ok()?;

@@ -31,7 +31,7 @@ pub enum Level {
 /// Open /dev/kmsg (after devtmpfs is mounted), and the memfd that keeps
 /// the lines for [`save`]. Kept open until exec.
 pub fn open_kmsg() {
-    if let Ok(fd) = rustix::fs::open("/dev/kmsg", OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOCTTY, Mode::empty()) {
+    if let Ok(fd) = rustix::fs::open(c"/dev/kmsg", OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOCTTY, Mode::empty()) {
         KMSG.store(fd.into_raw_fd(), Ordering::Relaxed);
     }
     if let Ok(fd) = rustix::fs::memfd_create(c"overinit-log", rustix::fs::MemfdFlags::CLOEXEC) {
@@ -55,7 +55,7 @@ fn kmsg() -> Option<BorrowedFd<'static>> {
 /// with a level below it are printed on the console by the kernel.
 fn console_loglevel() -> u8 {
     let mut buf = [0u8; 32];
-    match sys::read_file("/proc/sys/kernel/printk", &mut buf) {
+    match sys::read_file(b"/proc/sys/kernel/printk", &mut buf) {
         Ok(b) => overinit::cmdline::parse_u32(b.split(|c| !c.is_ascii_digit()).next().unwrap_or(b"7"))
             .map_or(7, |n| n.min(15) as u8),
         Err(_) => 0,
@@ -198,13 +198,13 @@ impl Line {
 static KEPT: AtomicI32 = AtomicI32::new(-1);
 
 /// Where the log is left for the booted system.
-pub const SAVED: &str = "/run/overinit/log";
+pub const SAVED: &core::ffi::CStr = c"/run/overinit/log";
 
 /// Copy every line of this boot to [`SAVED`] (in the new root, once /run
 /// is mounted, right before exec). Best effort: the boot goes on without.
 pub fn save() {
     let Some(kept) = sys::borrow_fd(KEPT.load(Ordering::Relaxed)) else { return };
-    let _ = rustix::fs::mkdir("/run/overinit", Mode::from_raw_mode(0o755));
+    let _ = rustix::fs::mkdir(c"/run/overinit", Mode::from_raw_mode(0o755));
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC;
     if let Ok(fd) = rustix::fs::open(SAVED, flags, Mode::from_raw_mode(0o644)) {
         let mut at = 0;

@@ -44,9 +44,9 @@ use core::ffi::c_char;
 
 // libc only for memcpy/memset/memcmp/strlen (the static archive gives the
 // linker just those objects): the few system calls rustix has no safe
-// wrapper for are made raw in sys.rs, and musl's start-up (TLS, stdio,
-// atexit) is replaced by our own `__libc_start_main`, below, which crt1.o's
-// `_start` calls with argc/argv from the stack.
+// wrapper for are made raw in sys.rs, and musl's start-up (crt1.o, TLS,
+// stdio, atexit) is not used at all: `overinit_start`, below, is the entry
+// point (build.rs passes --entry; initramfs/init.ld drops the crt code).
 #[cfg(target_env = "musl")]
 #[link(name = "c", kind = "static", modifiers = "-bundle")]
 extern "C" {}
@@ -67,32 +67,47 @@ It mounts an overlay root and execs the real init; it refuses to run as\n\
 anything but PID 1 so it can never touch a running host.\n\
 To see what it would do: overinit plan --cmdline \"root=... overinit.state=...\"\n";
 
-/// crt1.o names `main` (it passes it to __libc_start_main); ours does not
-/// call it. Never runs.
-#[cfg(target_env = "musl")]
-#[no_mangle]
-extern "C" fn main() -> i32 {
-    2
-}
+// The process entry point, instead of crt1.o's `_start` (a name crt1.o,
+// which rustc always links, keeps taken): the kernel leaves argc, then
+// argv[] and envp[] (each NULL-terminated) at the stack pointer (System V
+// ABI, "Process Initialization"); pass that address to `start`.
+// x86_64: %rbp = 0 marks the outermost frame; the stack is 16-byte aligned
+// at entry, and `call` leaves it as a function expects it.
+#[cfg(all(target_env = "musl", target_arch = "x86_64"))]
+core::arch::global_asm!(
+    ".globl overinit_start",
+    "overinit_start:",
+    "xor ebp, ebp",
+    "mov rdi, rsp",
+    "call {start}",
+    start = sym start,
+);
+// aarch64: x29/x30 = 0 end the frame chain; sp is 16-byte aligned at entry.
+#[cfg(all(target_env = "musl", target_arch = "aarch64"))]
+core::arch::global_asm!(
+    ".globl overinit_start",
+    "overinit_start:",
+    "mov x29, #0",
+    "mov x30, #0",
+    "mov x0, sp",
+    "b {start}",
+    start = sym start,
+);
 
 #[cfg(target_env = "musl")]
-#[no_mangle]
-extern "C" fn __libc_start_main(
-    _main: usize,
-    argc: isize,
-    argv: *const *const c_char,
-    _init: usize,
-    _fini: usize,
-    _ldso_dummy: usize,
-) -> ! {
+extern "C" fn start(sp: *const *const c_char) -> ! {
     // Phase 0 — guard: on a host (pid != 1) touch nothing.
     if rustix::process::getpid().as_raw_nonzero().get() != 1 {
         sys::write_all(sys::console(), USAGE);
         sys::exit(2)
     }
-    // SAFETY: crt1.o passes the kernel's argc/argv; the environment array
-    // follows argv's NULL terminator (the System V process entry layout).
-    let envp = unsafe { argv.offset(argc + 1) };
+    // SAFETY: `sp` is the process entry stack (see `overinit_start`): argc, then
+    // argv's pointers and their NULL, then envp's and theirs.
+    let (argv, envp) = unsafe {
+        let argc = *sp as isize;
+        let argv = sp.add(1);
+        (argv, argv.offset(argc + 1))
+    };
     // SAFETY: argv and envp are the NULL-terminated arrays the kernel gave.
     let (argv, envp) = unsafe { (sys::CVec::from_raw(argv), sys::CVec::from_raw(envp)) };
     boot::run(argv, envp)

@@ -15,7 +15,7 @@ const LIST_MAX: usize = 16 * 1024;
 /// already).
 pub fn load_all() -> Result<u32, Fatal> {
     let mut buf = [0u8; LIST_MAX];
-    let list = match sys::read_file(MODULE_LIST, &mut buf) {
+    let list = match sys::read_file(MODULE_LIST.as_bytes(), &mut buf) {
         Ok(l) => l,
         // An image without modules (everything built in) has no list.
         Err(Errno::NOENT) => return Ok(0),

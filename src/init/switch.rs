@@ -11,6 +11,7 @@
 
 use crate::fail::Fatal;
 use crate::sys::{self, CVec};
+use core::ffi::CStr;
 use overinit::plan::{Phase, NEWROOT};
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, CWD};
@@ -18,9 +19,22 @@ use rustix::io::Errno;
 use rustix::mount::{MountFlags, UnmountFlags};
 
 /// Where the rootfs is bound before being moved onto `/` (exists in the image).
-const FIX_DIR: &str = "/mnt";
+const FIX_DIR: &CStr = c"/mnt";
 /// The old root after pivot_root, inside the new root.
-const OLDROOT: &str = "oldroot";
+const OLDROOT: &CStr = c"oldroot";
+
+/// [`NEWROOT`] as a C string for rustix (no copy per call); the same bytes,
+/// checked at compile time.
+const NEWROOT_C: &CStr = c"/mnt/newroot";
+const _: () = {
+    let (a, b) = (NEWROOT_C.to_bytes(), NEWROOT.as_bytes());
+    assert!(a.len() == b.len());
+    let mut i = 0;
+    while i < a.len() {
+        assert!(a[i] == b[i]);
+        i += 1;
+    }
+};
 
 /// ramfs and tmpfs magic numbers (statfs f_type; include/uapi/linux/magic.h).
 const RAMFS_MAGIC: i64 = 0x8584_58f6;
@@ -33,25 +47,25 @@ const TMPFS_MAGIC: i64 = 0x0102_1994;
 /// namespaces keep working later (a chroot alone would break them).
 /// On kernels that put a nullfs under the initramfs, the check is false.
 pub fn rootfs_fix() -> Result<bool, Fatal> {
-    let e = |action, obj: &str, errno| Fatal::new(Phase::RootfsFix, action, obj.as_bytes(), errno);
+    let e = |action, obj: &CStr, errno| Fatal::new(Phase::RootfsFix, action, obj.to_bytes(), errno);
     let mounted_here = match sys::mount(b"proc", "/proc", b"proc", 0, b"") {
         Ok(()) => true,
         Err(Errno::BUSY) => false,
-        Err(err) => return Err(e("mount proc on", "/proc", err)),
+        Err(err) => return Err(e("mount proc on", c"/proc", err)),
     };
     let mut buf = [0u8; 4096];
-    let is_rootfs = sys::read_file("/proc/self/mountinfo", &mut buf).map(root_is_own_parent);
+    let is_rootfs = sys::read_file(b"/proc/self/mountinfo", &mut buf).map(root_is_own_parent);
     if mounted_here {
-        let _ = rustix::mount::unmount("/proc", UnmountFlags::empty());
+        let _ = rustix::mount::unmount(c"/proc", UnmountFlags::empty());
     }
-    if !is_rootfs.map_err(|err| e("read", "/proc/self/mountinfo", err))? {
+    if !is_rootfs.map_err(|err| e("read", c"/proc/self/mountinfo", err))? {
         return Ok(false);
     }
-    rustix::mount::mount_bind("/", FIX_DIR).map_err(|err| e("bind-mount / on", FIX_DIR, err))?;
+    rustix::mount::mount_bind(c"/", FIX_DIR).map_err(|err| e("bind-mount / on", FIX_DIR, err))?;
     rustix::process::chdir(FIX_DIR).map_err(|err| e("chdir", FIX_DIR, err))?;
-    rustix::mount::mount_move(".", "/").map_err(|err| e("move-mount . on", "/", err))?;
-    rustix::process::chroot(".").map_err(|err| e("chroot", ".", err))?;
-    rustix::process::chdir("/").map_err(|err| e("chdir", "/", err))?;
+    rustix::mount::mount_move(c".", c"/").map_err(|err| e("move-mount . on", c"/", err))?;
+    rustix::process::chroot(c".").map_err(|err| e("chroot", c".", err))?;
+    rustix::process::chdir(c"/").map_err(|err| e("chdir", c"/", err))?;
     Ok(true)
 }
 
@@ -105,7 +119,8 @@ pub fn find_init(given: Option<&[u8]>) -> Result<&[u8], Fatal> {
 }
 
 fn executable(root: &OwnedFd, path: &[u8]) -> Result<(), Errno> {
-    let rel = path.strip_prefix(b"/").unwrap_or(path);
+    let mut buf = [0u8; sys::PATH_MAX];
+    let rel = sys::cstr(&mut buf, path.strip_prefix(b"/").unwrap_or(path))?;
     let fd = match rustix::fs::openat2(
         root,
         rel,
@@ -130,30 +145,30 @@ fn executable(root: &OwnedFd, path: &[u8]) -> Result<(), Errno> {
 /// Phase 11. Enter the new root; returns how many entries of the old
 /// initramfs were removed.
 pub fn switch_root() -> Result<u64, Fatal> {
-    let e = |action, obj: &str, errno| Fatal::new(Phase::Switch, action, obj.as_bytes(), errno);
+    let e = |action, obj: &CStr, errno| Fatal::new(Phase::Switch, action, obj.to_bytes(), errno);
     // The old root, kept open so it can be emptied whichever way we switch.
-    let old = sys::open_dir(b"/").map_err(|err| e("open", "/", err))?;
-    rustix::process::chdir(NEWROOT).map_err(|err| e("chdir", NEWROOT, err))?;
+    let old = sys::open_dir(b"/").map_err(|err| e("open", c"/", err))?;
+    rustix::process::chdir(NEWROOT_C).map_err(|err| e("chdir", NEWROOT_C, err))?;
     // Made in the overlay's upper layer (the base is read-only). Without an
     // overlay (overinit.overlay=off) a read-only root without /oldroot
     // cannot have it (EROFS): then no pivot, the fallback below.
     let made = matches!(rustix::fs::mkdirat(CWD, OLDROOT, Mode::from_raw_mode(0o700)), Ok(()) | Err(Errno::EXIST));
-    let pivoted = made && rustix::process::pivot_root(".", OLDROOT).is_ok();
+    let pivoted = made && rustix::process::pivot_root(c".", OLDROOT).is_ok();
     if !pivoted {
         // Fallback (systemd does the same): move the new root over `/`
         // and chroot. The old root stays underneath, emptied below.
         let _ = rustix::fs::unlinkat(CWD, OLDROOT, AtFlags::REMOVEDIR);
-        rustix::mount::mount_move(".", "/").map_err(|err| e("move-mount", NEWROOT, err))?;
-        rustix::process::chroot(".").map_err(|err| e("chroot", NEWROOT, err))?;
+        rustix::mount::mount_move(c".", c"/").map_err(|err| e("move-mount", NEWROOT_C, err))?;
+        rustix::process::chroot(c".").map_err(|err| e("chroot", NEWROOT_C, err))?;
     }
-    rustix::process::chdir("/").map_err(|err| e("chdir", "/", err))?;
+    rustix::process::chdir(c"/").map_err(|err| e("chdir", c"/", err))?;
     let removed = empty_initramfs(&old);
     drop(old);
     if pivoted {
         // Detach the old root and everything still mounted below it (the
         // originals of /dev, /proc, /sys, /data: their rbinds live on in the
         // new root). Then remove the mount point from the upper layer.
-        rustix::mount::unmount("/oldroot", UnmountFlags::DETACH).map_err(|err| e("detach", "/oldroot", err))?;
+        rustix::mount::unmount(c"/oldroot", UnmountFlags::DETACH).map_err(|err| e("detach", c"/oldroot", err))?;
         let _ = rustix::fs::unlinkat(CWD, OLDROOT, AtFlags::REMOVEDIR);
     }
     Ok(removed)
@@ -193,7 +208,7 @@ fn wipe_dir(dir: BorrowedFd<'_>, dev: u64, depth: u32, removed: &mut u64) {
 }
 
 /// Remove one entry if it is on `dev`.
-fn wipe_entry(dir: BorrowedFd<'_>, name: &[u8], dev: u64, depth: u32, removed: &mut u64) {
+fn wipe_entry(dir: BorrowedFd<'_>, name: &CStr, dev: u64, depth: u32, removed: &mut u64) {
     // lstat the entry BEFORE anything else: a mount point shows the mounted
     // filesystem's st_dev, so other devices are never opened or unlinked.
     let Ok(st) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) else { return };

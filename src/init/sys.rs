@@ -127,14 +127,38 @@ pub fn unblock_all_signals() {
     let _ = unsafe { raw::syscall4(raw::nr::RT_SIGPROCMASK, SIG_SETMASK, &empty as *const u64 as usize, 0, 8) };
 }
 
-/// NUL-terminate `s` into `buf` for a C string argument.
+/// The longest path the kernel takes, with its NUL (PATH_MAX,
+/// include/uapi/linux/limits.h); rustix's limit for a path it copies.
+pub const PATH_MAX: usize = 4096;
+
+/// NUL-terminate `s` into `buf` for a C string argument: ENAMETOOLONG if it
+/// does not fit, EINVAL if it holds a NUL (as rustix and the kernel say).
+///
+/// Paths given to rustix as `&str`/`&[u8]` are copied like this by rustix
+/// itself, with the copy inlined into every function called that way (~150
+/// bytes of init each): `init` passes C strings, made here or written as
+/// `c"…"` literals.
 pub fn cstr<'b>(buf: &'b mut [u8], s: &[u8]) -> Result<&'b CStr, Errno> {
-    if s.len() >= buf.len() || s.contains(&0) {
+    if s.len() >= buf.len() {
         return Err(Errno::NAMETOOLONG);
     }
-    buf[..s.len()].copy_from_slice(s);
+    // One pass copies and checks for NUL.
+    for (d, &b) in buf.iter_mut().zip(s) {
+        if b == 0 {
+            return Err(Errno::INVAL);
+        }
+        *d = b;
+    }
     buf[s.len()] = 0;
-    CStr::from_bytes_with_nul(&buf[..=s.len()]).map_err(|_| Errno::INVAL)
+    // SAFETY: buf[..s.len()] holds the bytes of `s`, none of them NUL
+    // (checked above), and buf[s.len()] is the NUL.
+    Ok(unsafe { CStr::from_bytes_with_nul_unchecked(&buf[..=s.len()]) })
+}
+
+/// `open(2)` of a path given as bytes (copied into a C string here).
+pub fn open(path: &[u8], flags: OFlags, mode: Mode) -> Result<OwnedFd, Errno> {
+    let mut buf = [0u8; PATH_MAX];
+    rustix::fs::open(cstr(&mut buf, path)?, flags, mode)
 }
 
 /// Write all of `bytes` to `fd`, ignoring errors (logging must never fail).
@@ -148,8 +172,8 @@ pub fn write_all(fd: BorrowedFd<'_>, mut bytes: &[u8]) {
 }
 
 /// Read a whole (small) file into `buf`; returns the bytes read.
-pub fn read_file<'b>(path: &str, buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
-    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+pub fn read_file<'b>(path: &[u8], buf: &'b mut [u8]) -> Result<&'b [u8], Errno> {
+    let fd = open_ro(path)?;
     read_fd(fd.as_fd(), buf)
 }
 
@@ -169,7 +193,7 @@ pub fn read_fd<'b>(fd: BorrowedFd<'_>, buf: &'b mut [u8]) -> Result<&'b [u8], Er
 
 /// Open a file read-only with close-on-exec.
 pub fn open_ro(path: &[u8]) -> Result<OwnedFd, Errno> {
-    rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+    open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
 }
 
 /// Microseconds on CLOCK_MONOTONIC (same clock as the kernel log, minus
@@ -207,6 +231,8 @@ pub struct Real {
 
 impl Kernel for Real {
     fn mkdir(&mut self, path: &str, mode: u32) -> Result<(), i32> {
+        let mut buf = [0u8; PATH_MAX];
+        let path = cstr(&mut buf, path.as_bytes()).map_err(|e| e.raw_os_error())?;
         rustix::fs::mkdirat(CWD, path, Mode::from_raw_mode(mode)).map_err(|e| e.raw_os_error())?;
         // mkdir applies the umask; modes like 1777 must be exact.
         rustix::fs::chmod(path, Mode::from_raw_mode(mode)).map_err(|e| e.raw_os_error())
@@ -273,6 +299,8 @@ pub fn mount(source: &[u8], target: &str, fstype: &[u8], flags: u32, data: &[u8]
         | overinit::mountopt::ms::SLAVE
         | overinit::mountopt::ms::PRIVATE
         | overinit::mountopt::ms::UNBINDABLE;
+    let mut targetbuf = [0u8; PATH_MAX];
+    let target = cstr(&mut targetbuf, target.as_bytes())?;
     if flags & PROPAGATION != 0 {
         let p = MountPropagationFlags::from_bits_retain(flags);
         return rustix::mount::mount_change(target, p);
@@ -289,13 +317,13 @@ pub fn mount(source: &[u8], target: &str, fstype: &[u8], flags: u32, data: &[u8]
 /// Call `f(name, file type)` for each entry of the directory `fd` (skipping
 /// `.` and `..`) until it returns false. Reads with getdents64 into a stack
 /// buffer: no heap.
-pub fn each_entry<Fd: AsFd>(fd: Fd, mut f: impl FnMut(&[u8], rustix::fs::FileType) -> bool) -> Result<(), Errno> {
+pub fn each_entry<Fd: AsFd>(fd: Fd, mut f: impl FnMut(&CStr, rustix::fs::FileType) -> bool) -> Result<(), Errno> {
     let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); 2048];
     let mut dir = rustix::fs::RawDir::new(fd, &mut buf);
     while let Some(entry) = dir.next() {
         let entry = entry?;
-        let name = entry.file_name().to_bytes();
-        if name == b"." || name == b".." {
+        let name = entry.file_name();
+        if name == c"." || name == c".." {
             continue;
         }
         if !f(name, entry.file_type()) {
@@ -307,7 +335,7 @@ pub fn each_entry<Fd: AsFd>(fd: Fd, mut f: impl FnMut(&[u8], rustix::fs::FileTyp
 
 /// Open a directory for reading entries or as an `*at` base.
 pub fn open_dir(path: &[u8]) -> Result<OwnedFd, Errno> {
-    rustix::fs::open(path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+    open(path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
 }
 
 /// Run `path` as a child on the console with a controlling terminal, wait
@@ -331,7 +359,7 @@ pub fn run_on_console(path: &CStr, argv: &[*const c_char], envp: &CVec) -> Resul
         // ends with NULL; envp comes from CVec, which always does).
         unsafe {
             raw::syscall4(raw::nr::SETSID, 0, 0, 0, 0);
-            if let Ok(fd) = rustix::fs::open("/dev/console", OFlags::RDWR, Mode::empty()) {
+            if let Ok(fd) = rustix::fs::open(c"/dev/console", OFlags::RDWR, Mode::empty()) {
                 let raw_fd = fd.as_raw_fd() as usize;
                 raw::syscall4(raw::nr::IOCTL, raw_fd, TIOCSCTTY, 1, 0);
                 for n in 0..3 {

@@ -43,8 +43,10 @@ Options:
                              needs; repeatable. '-' and '_' are the same, as in
                              modprobe; built-in modules are skipped with a note.
                              Modules load in the order given, each after its
-                             dependencies; they are stored decompressed as
-                             {modules}/NAME.ko and listed in
+                             dependencies; modules that share no dependency
+                             form groups that init loads concurrently when it
+                             has more than one CPU. They are stored
+                             decompressed as {modules}/NAME.ko and listed in
                              {list}
       --kernel-release KVER  take modules from /lib/modules/KVER
       --modules-dir DIR      take modules from DIR (holding modules.dep)

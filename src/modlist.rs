@@ -71,40 +71,65 @@ fn trim(mut s: &[u8]) -> &[u8] {
 }
 
 /// Iterate over the entries of a module list.
-pub fn entries(list: &[u8]) -> impl Iterator<Item = Result<Entry<'_>, (usize, EntryError)>> {
-    // Group of the next entry; `seen`: an entry is in the current group;
-    // `gap`: a blank line followed it.
-    let (mut group, mut seen, mut gap) = (0, false, false);
-    list.split(|&b| b == b'\n').enumerate().filter_map(move |(i, raw)| {
-        let line = i + 1;
-        let text = trim(raw);
-        if text.is_empty() {
-            gap = seen;
-            return None;
+pub fn entries(list: &[u8]) -> Entries<'_> {
+    Entries { rest: Some(list), line: 0, group: 0, seen: false, gap: false }
+}
+
+/// The iterator [`entries`] returns (a named type, so every caller shares
+/// one `next`: init's size budget).
+pub struct Entries<'a> {
+    /// What is left to read; `None` after the last line.
+    rest: Option<&'a [u8]>,
+    line: usize,
+    /// Group of the next entry; `seen`: an entry is in the current group;
+    /// `gap`: a blank line followed it.
+    group: usize,
+    seen: bool,
+    gap: bool,
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = Result<Entry<'a>, (usize, EntryError)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let rest = self.rest?;
+            let (raw, after) = match rest.iter().position(|&b| b == b'\n') {
+                Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+                None => (rest, None),
+            };
+            self.rest = after;
+            self.line += 1;
+            let line = self.line;
+            let text = trim(raw);
+            if text.is_empty() {
+                self.gap = self.seen;
+                continue;
+            }
+            if text[0] == b'#' {
+                continue;
+            }
+            if self.gap {
+                self.group += 1;
+                self.gap = false;
+            }
+            self.seen = true;
+            if text.contains(&0) {
+                return Some(Err((line, EntryError::Nul)));
+            }
+            let split = text.iter().position(|&b| b == b' ' || b == b'\t').unwrap_or(text.len());
+            let (path, params) = (&text[..split], trim(&text[split..]));
+            return Some(if path.len() > PATH_MAX {
+                Err((line, EntryError::PathTooLong))
+            } else if params.len() > PARAMS_MAX {
+                Err((line, EntryError::ParamsTooLong))
+            } else if path[0] != b'/' {
+                Err((line, EntryError::NotAbsolute))
+            } else {
+                Ok(Entry { line, group: self.group, path, params })
+            });
         }
-        if text[0] == b'#' {
-            return None;
-        }
-        if gap {
-            group += 1;
-            gap = false;
-        }
-        seen = true;
-        if text.contains(&0) {
-            return Some(Err((line, EntryError::Nul)));
-        }
-        let split = text.iter().position(|&b| b == b' ' || b == b'\t').unwrap_or(text.len());
-        let (path, params) = (&text[..split], trim(&text[split..]));
-        Some(if path.len() > PATH_MAX {
-            Err((line, EntryError::PathTooLong))
-        } else if params.len() > PARAMS_MAX {
-            Err((line, EntryError::ParamsTooLong))
-        } else if path[0] != b'/' {
-            Err((line, EntryError::NotAbsolute))
-        } else {
-            Ok(Entry { line, group, path, params })
-        })
-    })
+    }
 }
 
 /// The module's name from its path (`/lib/modules/virtio_blk.ko` → `virtio_blk`).

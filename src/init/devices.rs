@@ -56,9 +56,9 @@ pub fn list_seen() {
         let _ = p.extend_from_slice(name);
         let _ = p.extend_from_slice(b"/size");
         let mut buf = [0u8; 24];
-        let sectors = core::str::from_utf8(&p)
+        let sectors = sys::open_ro(&p)
+            .and_then(|fd| sys::read_fd(fd.as_fd(), &mut buf))
             .ok()
-            .and_then(|p| sys::read_file(p, &mut buf).ok())
             .and_then(|t| overinit::cmdline::parse_u32(t.strip_suffix(b"\n").unwrap_or(t)));
         if let Some(s) = sectors {
             l.s(" ").n(u64::from(s) / 2048).s(" MiB");
@@ -187,7 +187,7 @@ fn scan(spec: &DevSpec<'_>, sb: &mut [u8]) -> Option<Device> {
                 let _ = p.extend_from_slice(b"/sys/class/block/");
                 let _ = p.extend_from_slice(name);
                 let _ = p.extend_from_slice(b"/dev");
-                let text = core::str::from_utf8(&p).ok().and_then(|p| sys::read_file(p, &mut dev).ok());
+                let text = sys::open_ro(&p).and_then(|fd| sys::read_fd(fd.as_fd(), &mut dev)).ok();
                 text.filter(|t| majmin_matches(t, *maj, *min)).and_then(|_| path_of(name, None))
             }
             DevSpec::Uuid(_) | DevSpec::Label(_) => {

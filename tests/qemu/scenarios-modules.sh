@@ -133,9 +133,9 @@ mod_one_group_image() {
 	printf '%s\n' "$out"
 }
 
-scenario modules_timing "modules phase and ms in the initramfs: -smp 1, -smp 2 with one group (sequential), -smp 2 with groups (concurrent); MODULES_BOOTS (default 3) interleaved boots each; fails only if a boot fails"
+scenario modules_timing "modules phase and ms in the initramfs: -smp 1, -smp 2 with one group (sequential), -smp 2 with groups (concurrent); MODULES_BOOTS (default 1; bench/NOTES.md used 7) interleaved boots each; fails only if a boot fails"
 scenario_modules_timing() {
-	local img one root state i run name smp im n=${MODULES_BOOTS:-3} t
+	local img one root state i run name smp im n=${MODULES_BOOTS:-1} t
 	img=$(overinit_image default)
 	one=$(mod_one_group_image)
 	root=$(root_disk default)

@@ -365,6 +365,7 @@ filler_file() {
 # Never fails by itself (a panic or timeout is for the expect_* helpers to
 # judge); sets BOOT_NAME LOG PROBE BOOT_RC BOOT_SECS. `BOOT_TIMEOUT=S boot …`
 # limits this one boot to S seconds instead of TIMEOUT (a halted VM);
+# `BOOT_SMP=N boot …` gives the VM N CPUs instead of 1;
 # `BOOT_SERIAL=pipe:PATH boot …` replaces the serial log file by another
 # QEMU chardev (the caller then writes LOG itself: boot_interactive).
 # Set the array BOOT_QEMU_ARGS to add QEMU arguments (a monitor socket,
@@ -391,7 +392,7 @@ boot() {
 	BOOT_RC=0
 	local t0=$EPOCHREALTIME
 	timeout -k 5 "${BOOT_TIMEOUT:-$TIMEOUT}" "$QEMU" \
-		-machine "$MACHINE" "${QEMU_ARCH_ARGS[@]}" -accel "$ACCEL" -m "$MEM" -smp 1 \
+		-machine "$MACHINE" "${QEMU_ARCH_ARGS[@]}" -accel "$ACCEL" -m "$MEM" -smp "${BOOT_SMP:-1}" \
 		-nographic -monitor none -serial "${BOOT_SERIAL:-file:$LOG}" -no-reboot -nic none \
 		-kernel "$KERNEL" -initrd "$img" "${drives[@]}" ${BOOT_QEMU_ARGS[@]+"${BOOT_QEMU_ARGS[@]}"} \
 		-append "$base $cmdline" </dev/null >"$LOGS/$name.qemu" 2>&1 || BOOT_RC=$?

@@ -43,13 +43,17 @@ Options:
                              needs; repeatable. '-' and '_' are the same, as in
                              modprobe; built-in modules are skipped with a note.
                              Modules load in the order given, each after its
-                             dependencies; they are stored decompressed as
-                             {modules}/NAME.ko and listed in
+                             dependencies. They are stored
+                             decompressed as {modules}/NAME.ko and listed in
                              {list}
       --kernel-release KVER  take modules from /lib/modules/KVER
       --modules-dir DIR      take modules from DIR (holding modules.dep)
                              (default for both: /lib/modules/$(uname -r), the
                              running kernel)
+      --concurrent-modules   write modules that share no dependency as
+                             separate groups, which init loads concurrently
+                             when it has more than one CPU (off by default:
+                             under QEMU TCG it was slower, see bench/NOTES.md)
       --add SRC:DEST         copy host file SRC (symlinks followed, mode kept) to
                              absolute path DEST in the image, making missing
                              parent directories (0755); a directory is copied
@@ -75,8 +79,18 @@ Exit status: 0 on success, 1 if the image cannot be made, 2 for usage errors.
 }
 
 /// Options of the long form, for "did you mean" on a typo.
-const PACK_OPTIONS: &[&str] =
-    &["output", "init", "module", "kernel-release", "modules-dir", "add", "compress", "config", "help"];
+const PACK_OPTIONS: &[&str] = &[
+    "output",
+    "init",
+    "module",
+    "kernel-release",
+    "modules-dir",
+    "add",
+    "compress",
+    "config",
+    "concurrent-modules",
+    "help",
+];
 
 /// Where the modules come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +120,8 @@ pub struct PackArgs {
     pub compress: Compression,
     /// `--config FILE`: the image's command-line defaults.
     pub config: Option<PathBuf>,
+    /// `--concurrent-modules`: independent module groups in the list.
+    pub concurrent_modules: bool,
 }
 
 /// What the command line asks for.
@@ -131,6 +147,7 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
     let mut adds = Vec::new();
     let mut compress = Compression::DEFAULT;
     let mut config = None;
+    let mut concurrent_modules = false;
     // lexopt's own messages ("missing argument for option '--init'") are clear.
     let lex = |e: lexopt::Error| usage(e.to_string());
     while let Some(arg) = parser.next().map_err(lex)? {
@@ -158,6 +175,7 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
             }
             Long("add") => adds.push(parse_add(parser.value().map_err(lex)?)?),
             Long("config") => config = Some(PathBuf::from(parser.value().map_err(lex)?)),
+            Long("concurrent-modules") => concurrent_modules = true,
             Long("compress") => {
                 let name = parser.value().map_err(lex)?.string().map_err(lex)?;
                 compress = Compression::from_name(&name)
@@ -180,7 +198,7 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
         (None, Some(dir)) => ModulesFrom::Dir(dir),
         (None, None) => ModulesFrom::RunningKernel,
     };
-    Ok(Request::Run(PackArgs { output, init, modules_from, modules, adds, compress, config }))
+    Ok(Request::Run(PackArgs { output, init, modules_from, modules, adds, compress, config, concurrent_modules }))
 }
 
 /// `SRC:DEST`, split at the last `:` (DEST is an image path we choose; SRC
@@ -239,6 +257,7 @@ mod tests {
             "xz",
             "--config",
             "cfg",
+            "--concurrent-modules",
         ];
         let Request::Run(p) = parse(&args).unwrap() else { panic!("not a run") };
         assert_eq!(
@@ -251,6 +270,7 @@ mod tests {
                 adds: vec![Add { src: "a:b".into(), dest: "/etc/x".into() }],
                 compress: Compression::Xz,
                 config: Some("cfg".into()),
+                concurrent_modules: true,
             }
         );
     }

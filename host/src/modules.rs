@@ -9,7 +9,9 @@
 //!
 //! The load order is computed here, at pack time, so `init` only walks a
 //! list: the modules in the order they were requested, each preceded by its
-//! dependencies (those in name order, recursively).
+//! dependencies (those in name order, recursively). The list is then split
+//! into groups that share no dependency ([`ModuleTree::groups`]), which
+//! init may load concurrently.
 
 use crate::error::Error;
 use std::{
@@ -166,6 +168,41 @@ impl ModuleTree {
         Ok(walk.out)
     }
 
+    /// Splits a load order into independent groups: the connected
+    /// components of the dependency graph among the modules of `load`
+    /// (built-ins are not in it, so they join nothing). Groups come in the
+    /// order of their first module, and each keeps the load order; no module
+    /// needs one of another group, so the groups may load concurrently.
+    pub fn groups<'r>(&self, load: &'r [Resolved]) -> Vec<Vec<&'r Resolved>> {
+        let index: HashMap<&str, usize> = load.iter().enumerate().map(|(i, m)| (m.name.as_str(), i)).collect();
+        // Union-find over positions in `load`; a root is its set's smallest position.
+        let mut parent: Vec<usize> = (0..load.len()).collect();
+        fn root(parent: &mut [usize], mut i: usize) -> usize {
+            while parent[i] != i {
+                parent[i] = parent[parent[i]];
+                i = parent[i];
+            }
+            i
+        }
+        for (i, m) in load.iter().enumerate() {
+            let deps = self.modules.get(&m.name).map(|m| m.deps.as_slice()).unwrap_or_default();
+            for j in deps.iter().filter_map(|d| index.get(d.as_str())) {
+                let (a, b) = (root(&mut parent, i), root(&mut parent, *j));
+                parent[a.max(b)] = a.min(b);
+            }
+        }
+        let mut groups: Vec<Vec<&Resolved>> = Vec::new();
+        let mut slot = HashMap::new();
+        for (i, m) in load.iter().enumerate() {
+            let g = *slot.entry(root(&mut parent, i)).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[g].push(m);
+        }
+        groups
+    }
+
     /// The module's contents, decompressed (`finit_module` without
     /// `MODULE_INIT_COMPRESSED_FILE` wants a plain ELF object).
     pub fn read(&self, module: &Resolved) -> Result<Vec<u8>, Error> {
@@ -307,6 +344,111 @@ kernel/drivers/char/hw_random/virtio-rng.ko: kernel/drivers/virtio/virtio.ko ker
         assert_eq!(r.load[4].needed_by, None);
         assert!(r.load[6].file.ends_with("kernel/fs/overlayfs/overlay.ko"));
         assert!(r.builtin.is_empty());
+    }
+
+    fn group_names<'a>(groups: &[Vec<&'a Resolved>]) -> Vec<Vec<&'a str>> {
+        groups.iter().map(|g| g.iter().map(|m| m.name.as_str()).collect()).collect()
+    }
+
+    #[test]
+    fn independent_modules_form_groups() {
+        let (_dir, t) = tree(VIRTIO, "", &[]);
+        let r = t.resolve(&["virtio_pci", "virtio_blk", "overlay"]).unwrap();
+        assert_eq!(
+            group_names(&t.groups(&r.load)),
+            [
+                vec![
+                    "virtio_ring",
+                    "virtio",
+                    "virtio_pci_legacy_dev",
+                    "virtio_pci_modern_dev",
+                    "virtio_pci",
+                    "virtio_blk"
+                ],
+                vec!["overlay"]
+            ]
+        );
+        // The group order follows the first module; overlay first here.
+        let r = t.resolve(&["overlay", "virtio_pci_modern_dev", "virtio_blk"]).unwrap();
+        assert_eq!(
+            group_names(&t.groups(&r.load)),
+            [vec!["overlay"], vec!["virtio_pci_modern_dev"], vec!["virtio_ring", "virtio", "virtio_blk"]]
+        );
+        assert!(t.groups(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_late_module_joins_groups_it_links() {
+        // c needs a and b, listed after both: one group, in load order.
+        let dep = "a.ko:\nb.ko:\nc.ko: a.ko b.ko\nd.ko:\n";
+        let (_dir, t) = tree(dep, "", &[]);
+        let r = t.resolve(&["a", "d", "b", "c"]).unwrap();
+        assert_eq!(group_names(&t.groups(&r.load)), [vec!["a", "b", "c"], vec!["d"]]);
+        // A shared built-in dependency links nothing.
+        let dep = "x.ko: kernel/lib/crc.ko\ny.ko: kernel/lib/crc.ko\n";
+        let (_dir, t) = tree(dep, "kernel/lib/crc.ko\n", &[]);
+        let r = t.resolve(&["x", "y"]).unwrap();
+        assert_eq!(group_names(&t.groups(&r.load)), [vec!["x"], vec!["y"]]);
+    }
+
+    /// For random dependency graphs: every module is in exactly one group,
+    /// each group keeps the load order, and no module needs one in another
+    /// group; modules in one group are linked through dependencies.
+    #[test]
+    fn groups_are_the_components() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rand = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..200 {
+            let n = 1 + rand(12) as usize;
+            // Module i may only need modules < i: no cycles.
+            let mut dep = String::new();
+            for i in 0..n {
+                dep.push_str(&format!("m{i}.ko:"));
+                for j in 0..i {
+                    if rand(5) == 0 {
+                        dep.push_str(&format!(" m{j}.ko"));
+                    }
+                }
+                dep.push('\n');
+            }
+            let (_dir, t) = tree(&dep, "", &[]);
+            let want: Vec<String> = (0..n).filter(|_| rand(2) == 0).map(|i| format!("m{i}")).collect();
+            let r = t.resolve(&want).unwrap();
+            let groups = t.groups(&r.load);
+            let group_of: HashMap<&str, usize> =
+                groups.iter().enumerate().flat_map(|(g, ms)| ms.iter().map(move |m| (m.name.as_str(), g))).collect();
+            assert_eq!(group_of.len(), r.load.len());
+            for (g, ms) in groups.iter().enumerate() {
+                let pos: Vec<usize> =
+                    ms.iter().map(|m| r.load.iter().position(|l| l.name == m.name).unwrap()).collect();
+                assert!(pos.windows(2).all(|w| w[0] < w[1]), "load order kept in {dep}");
+                // Connected: a walk over dependency edges (both ways) inside
+                // the group reaches all of it.
+                let mut seen = vec![ms[0].name.as_str()];
+                let mut i = 0;
+                while i < seen.len() {
+                    for m in ms {
+                        let linked = t.modules[seen[i]].deps.contains(&m.name)
+                            || t.modules[&m.name].deps.iter().any(|d| d == seen[i]);
+                        if linked && !seen.contains(&m.name.as_str()) {
+                            seen.push(&m.name);
+                        }
+                    }
+                    i += 1;
+                }
+                assert_eq!(seen.len(), ms.len(), "group {g} not connected in {dep}");
+                for m in ms {
+                    for d in &t.modules[&m.name].deps {
+                        assert_eq!(group_of.get(d.as_str()), Some(&g), "{} needs {d} in {dep}", m.name);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

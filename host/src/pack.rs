@@ -38,7 +38,7 @@ const DATA_MODE: u32 = 0o644;
 pub struct Report {
     /// Things the user should know that do not stop the pack.
     pub notes: Vec<String>,
-    /// Modules in the image, in load order.
+    /// Modules in the image, in load order (group after group).
     pub modules: Vec<String>,
     /// Size of the written image in bytes.
     pub size: usize,
@@ -94,26 +94,37 @@ pub fn build(args: &PackArgs, mtime: u32) -> Result<(Vec<u8>, Report), Error> {
             report.notes.push(format!("module {name} is built into the kernel; nothing to add"));
         }
         let mut list = String::new();
-        for module in &resolution.load {
-            let dest = Path::new(layout::MODULES_DIR).join(format!("{}.ko", module.name));
-            let bytes = tree.read(module)?;
-            // A module's machine is its kernel's: /init must be the same.
-            if let (Some(init), Some(modules)) = (init_machine, elf::machine(&bytes)) {
-                if init != modules {
-                    return Err(Error::InitMachine {
-                        path: args.init.clone(),
-                        init,
-                        module: module.name.clone(),
-                        module_path: module.file.clone(),
-                        modules,
-                    });
-                }
+        // Independent groups, a blank line between two (src/modlist.rs);
+        // one group unless asked (--concurrent-modules).
+        let groups = match args.concurrent_modules {
+            true => tree.groups(&resolution.load),
+            false => vec![resolution.load.iter().collect()],
+        };
+        for (g, group) in groups.into_iter().enumerate() {
+            if g > 0 {
+                list.push('\n');
             }
-            let entry = Entry::new(Node::File(bytes), DATA_MODE, format!("module {}", module.name));
-            image.insert(&format!("--module {}", module.name), &dest, entry)?;
-            // One line per module: `PATH [PARAMS...]` (no parameters yet).
-            list.push_str(&format!("{}\n", dest.display()));
-            report.modules.push(module.name.clone());
+            for module in group {
+                let dest = Path::new(layout::MODULES_DIR).join(format!("{}.ko", module.name));
+                let bytes = tree.read(module)?;
+                // A module's machine is its kernel's: /init must be the same.
+                if let (Some(init), Some(modules)) = (init_machine, elf::machine(&bytes)) {
+                    if init != modules {
+                        return Err(Error::InitMachine {
+                            path: args.init.clone(),
+                            init,
+                            module: module.name.clone(),
+                            module_path: module.file.clone(),
+                            modules,
+                        });
+                    }
+                }
+                let entry = Entry::new(Node::File(bytes), DATA_MODE, format!("module {}", module.name));
+                image.insert(&format!("--module {}", module.name), &dest, entry)?;
+                // One line per module: `PATH [PARAMS...]` (no parameters yet).
+                list.push_str(&format!("{}\n", dest.display()));
+                report.modules.push(module.name.clone());
+            }
         }
         // Only built-ins requested: no list, exactly as if none were asked for.
         if !list.is_empty() {
@@ -291,6 +302,7 @@ mod tests {
             adds: Vec::new(),
             compress: Compression::None,
             config: None,
+            concurrent_modules: false,
         };
         Fixture { dir, args }
     }
@@ -328,7 +340,19 @@ mod tests {
     fn modules_and_list_land_in_the_image() {
         let mut f = fixture("pack-modules");
         f.args.modules = vec!["virtio-blk".into(), "overlay".into(), "ext4".into()];
+        // Without --concurrent-modules: one group, in load order.
         let report = run(&f.args, 0).unwrap();
+        let list_name = layout::MODULE_LIST.trim_start_matches('/');
+        let d = layout::MODULES_DIR;
+        let archive = fs::read(&f.args.output).unwrap();
+        let list = &files(&archive).into_iter().find(|(n, _)| n == list_name).unwrap().1;
+        assert_eq!(
+            String::from_utf8_lossy(list),
+            format!("{d}/virtio_ring.ko\n{d}/virtio.ko\n{d}/virtio_blk.ko\n{d}/overlay.ko\n")
+        );
+        f.args.concurrent_modules = true;
+        let report2 = run(&f.args, 0).unwrap();
+        assert_eq!(report.modules, report2.modules);
         assert_eq!(report.modules, ["virtio_ring", "virtio", "virtio_blk", "overlay"]);
         assert_eq!(report.notes, ["module ext4 is built into the kernel; nothing to add"]);
         let archive = fs::read(&f.args.output).unwrap();
@@ -339,8 +363,15 @@ mod tests {
         let d = layout::MODULES_DIR;
         assert_eq!(
             String::from_utf8_lossy(list),
-            format!("{d}/virtio_ring.ko\n{d}/virtio.ko\n{d}/virtio_blk.ko\n{d}/overlay.ko\n")
+            format!("{d}/virtio_ring.ko\n{d}/virtio.ko\n{d}/virtio_blk.ko\n\n{d}/overlay.ko\n")
         );
+        // What init reads: two groups, overlay alone in the second.
+        let read: Vec<_> = overinit::modlist::entries(list)
+            .map(|e| e.map(|e| (overinit::modlist::name(e.path).to_vec(), e.group)).unwrap())
+            .collect();
+        let want: Vec<(Vec<u8>, usize)> =
+            [("virtio_ring", 0), ("virtio", 0), ("virtio_blk", 0), ("overlay", 1)].map(|(n, g)| (n.into(), g)).into();
+        assert_eq!(read, want);
         let blk = format!("{}/virtio_blk.ko", d.trim_start_matches('/'));
         let blk = &files.iter().find(|(n, _)| *n == blk).unwrap().1;
         assert_eq!(blk, b"\x7fELF kernel/drivers/block/virtio_blk.ko");

@@ -57,6 +57,10 @@ extern "C" {}
 #[cfg(target_env = "musl")]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
+    // A forked child (modules.rs) never runs PID 1's policy: it just exits.
+    if rustix::process::getpid().as_raw_nonzero().get() != 1 {
+        sys::exit(101)
+    }
     let f = fail::Fatal::msg(overinit::plan::Phase::Guard, "run", b"init", "internal error (panic)");
     fail::die(&f, fail::resolve(None, None))
 }

@@ -1,5 +1,13 @@
 //! Phase 4: load the modules the image lists, in the order `overinit pack`
 //! computed (dependencies first), with `finit_module(2)`.
+//!
+//! The list comes in independent groups (src/modlist.rs). With one CPU it
+//! loads in order, without a fork. With more, the groups load concurrently
+//! in a chain of processes: each forks a child for the groups after its
+//! own, loads its group, waits for that child and — unless it is PID 1 —
+//! exits 0 when both went well. A child never reports: if anything failed,
+//! PID 1 walks the whole list again in order (what loaded answers EEXIST)
+//! and so prints the very error line a sequential load would.
 
 use crate::fail::Fatal;
 use crate::sys;
@@ -24,33 +32,92 @@ pub fn load_all() -> Result<u32, Fatal> {
     if list.len() == LIST_MAX {
         return Err(Fatal::msg(Phase::Modules, "read", MODULE_LIST.as_bytes(), "module list larger than 16 KiB"));
     }
-    let mut n = 0;
-    for entry in modlist::entries(list) {
-        let e = entry.map_err(|(_, err)| Fatal::msg(Phase::Modules, "parse", MODULE_LIST.as_bytes(), err.message()))?;
-        let t = sys::now_us();
-        load(e.path, e.params).map_err(|errno| {
-            let mut f = Fatal::new(Phase::Modules, "finit_module", e.path, errno);
-            f.hint = match errno {
-                Errno::OPNOTSUPP => {
-                    Some("compressed module and a kernel without CONFIG_MODULE_DECOMPRESS: pack it uncompressed")
-                }
-                Errno::NOEXEC => Some("not a module for this kernel (wrong architecture or corrupt file)"),
-                Errno::NOENT => Some("a dependency is missing: modules must be loaded after what they need"),
-                Errno::PERM | Errno::KEYREJECTED => Some("signature rejected (module.sig_enforce / lockdown?)"),
-                _ if errno.raw_os_error() == 8 => Some("not a module for this kernel"),
-                _ => Some("module built for another kernel? (see dmesg)"),
-            };
-            f
-        })?;
-        if crate::log::debug_enabled() {
-            crate::log::debug().s("module ").b(modlist::name(e.path)).s(" ").ms(sys::now_us() - t).emit();
-        }
-        n += 1;
+    let (mut n, mut groups) = (0, 0);
+    for e in modlist::entries(list).flatten() {
+        (n, groups) = (n + 1, e.group + 1);
+    }
+    let cpus = rustix::thread::sched_getaffinity(None).map_or(1, |set| set.count());
+    if !(cpus > 1 && groups > 1 && chain(list, groups)) {
+        load(list, 0, usize::MAX)?;
     }
     Ok(n)
 }
 
-fn load(path: &[u8], params: &[u8]) -> Result<(), Errno> {
+/// The concurrent load; true when every group loaded. Returns only in PID 1.
+fn chain(list: &[u8], groups: usize) -> bool {
+    let mut g = 0;
+    loop {
+        let (mut child, mut end) = (None, groups);
+        if g + 1 < groups {
+            match sys::fork() {
+                // The child: on to the next group (forking for the rest).
+                Ok(0) => {
+                    g += 1;
+                    continue;
+                }
+                Ok(pid) => (child, end) = (rustix::process::Pid::from_raw(pid as i32), g + 1),
+                // No process to spare: this one loads the rest.
+                Err(_) => {}
+            }
+        }
+        let t = sys::now_us();
+        let mut ok = load(list, g, end).is_ok();
+        if crate::log::debug_enabled() {
+            let pid = rustix::process::getpid().as_raw_nonzero().get() as u64;
+            crate::log::debug()
+                .s("module group ")
+                .n(g as u64 + 1)
+                .s(" pid ")
+                .n(pid)
+                .s(": ")
+                .ms(sys::now_us() - t)
+                .emit();
+        }
+        if let Some(pid) = child {
+            let status = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+            ok &= matches!(status, Ok(Some((_, s))) if s.as_raw() == 0);
+        }
+        if g == 0 {
+            return ok;
+        }
+        sys::exit(usize::from(!ok))
+    }
+}
+
+/// Load the modules of groups `from..to`, in list order; the first failure
+/// is the error.
+fn load(list: &[u8], from: usize, to: usize) -> Result<(), Fatal> {
+    for entry in modlist::entries(list) {
+        let e = entry.map_err(|(_, err)| Fatal::msg(Phase::Modules, "parse", MODULE_LIST.as_bytes(), err.message()))?;
+        if e.group < from || e.group >= to {
+            continue;
+        }
+        let t = sys::now_us();
+        load_one(e.path, e.params).map_err(|errno| fatal(e.path, errno))?;
+        if crate::log::debug_enabled() {
+            crate::log::debug().s("module ").b(modlist::name(e.path)).s(" ").ms(sys::now_us() - t).emit();
+        }
+    }
+    Ok(())
+}
+
+/// The error line for a module that failed to load.
+fn fatal(path: &[u8], errno: Errno) -> Fatal {
+    let mut f = Fatal::new(Phase::Modules, "finit_module", path, errno);
+    f.hint = match errno {
+        Errno::OPNOTSUPP => {
+            Some("compressed module and a kernel without CONFIG_MODULE_DECOMPRESS: pack it uncompressed")
+        }
+        Errno::NOEXEC => Some("not a module for this kernel (wrong architecture or corrupt file)"),
+        Errno::NOENT => Some("a dependency is missing: modules must be loaded after what they need"),
+        Errno::PERM | Errno::KEYREJECTED => Some("signature rejected (module.sig_enforce / lockdown?)"),
+        _ if errno.raw_os_error() == 8 => Some("not a module for this kernel"),
+        _ => Some("module built for another kernel? (see dmesg)"),
+    };
+    f
+}
+
+fn load_one(path: &[u8], params: &[u8]) -> Result<(), Errno> {
     let fd = sys::open_ro(path)?;
     let mut pbuf = [0u8; modlist::PARAMS_MAX + 1];
     let params = sys::cstr(&mut pbuf, params)?;

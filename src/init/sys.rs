@@ -338,19 +338,25 @@ pub fn open_dir(path: &[u8]) -> Result<OwnedFd, Errno> {
     open(path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
 }
 
-/// Run `path` as a child on the console with a controlling terminal, wait
-/// for it to exit, and return its wait status (or the errno of fork).
-/// Used for the emergency shell; PID 1 stays in the parent.
-pub fn run_on_console(path: &CStr, argv: &[*const c_char], envp: &CVec) -> Result<i32, Errno> {
+/// `fork(2)`: 0 in the child, the child's pid in the parent. The child runs
+/// on a copy of our memory (no CLONE_VM) and must end in [`exit`] or exec.
+pub fn fork() -> Result<usize, Errno> {
     const SIGCHLD: usize = 17;
-    const TIOCSCTTY: usize = 0x540E;
     // A raw clone(SIGCHLD) is fork(2) without libc: all other arguments are
     // 0, so the per-architecture argument order of clone does not matter
     // (x86_64: flags, stack, ptid, ctid, tls; aarch64: flags, stack, ptid,
     // tls, ctid); stack 0 means the child runs on a copy of ours.
-    // SAFETY: init is single-threaded and holds no locks, so the child may
-    // do anything; it only makes raw syscalls with valid arguments (below).
-    let pid = check(unsafe { raw::syscall4(raw::nr::CLONE, SIGCHLD, 0, 0, 0) })?;
+    // SAFETY: init is single-threaded and holds no locks, so the child, a
+    // copy of us, may run any of our code.
+    check(unsafe { raw::syscall4(raw::nr::CLONE, SIGCHLD, 0, 0, 0) })
+}
+
+/// Run `path` as a child on the console with a controlling terminal, wait
+/// for it to exit, and return its wait status (or the errno of fork).
+/// Used for the emergency shell; PID 1 stays in the parent.
+pub fn run_on_console(path: &CStr, argv: &[*const c_char], envp: &CVec) -> Result<i32, Errno> {
+    const TIOCSCTTY: usize = 0x540E;
+    let pid = fork()?;
     if pid == 0 {
         // The child: new session, the console as controlling terminal and
         // stdio, then exec. Errors are ignored: exit_group(127) follows.
@@ -458,7 +464,8 @@ mod raw {
     }
 }
 
-/// `exit_group(2)`: only for `init` run on a host (never as PID 1).
+/// `exit_group(2)`: only for `init` run on a host and for its [`fork`]ed
+/// children (never as PID 1).
 pub fn exit(code: usize) -> ! {
     // SAFETY: exit_group takes a plain integer and does not return.
     unsafe { raw::syscall4(raw::nr::EXIT_GROUP, code, 0, 0, 0) };

@@ -23,6 +23,7 @@
 //! [`superblock`]: crate::superblock
 //! [`partition`]: crate::partition
 
+use crate::decimal::dec;
 use crate::partition::{Part, Table, PARTLABEL_MAX};
 use crate::superblock::{FsInfo, ID_CAP, LABEL_CAP};
 
@@ -307,13 +308,13 @@ impl<'a> DevSpec<'a> {
     /// `UUID=…`, `254:2`, `PARTUUID=…/PARTNROFF=1`. A hexadecimal `dev_t`
     /// comes out as `MAJ:MIN`, a `/dev/disk/by-*` path as its tag.
     pub fn render(&self, mut out: impl FnMut(&[u8])) {
-        let mut digits = [0u8; 11];
+        let mut digits = [0u8; crate::decimal::MAX_DIGITS];
         match *self {
             DevSpec::Path(p) => out(p),
             DevSpec::MajMin(maj, min) => {
-                out(decimal_text(maj, &mut digits));
+                out(dec(maj.into(), &mut digits));
                 out(b":");
-                out(decimal_text(min, &mut digits));
+                out(dec(min.into(), &mut digits));
             }
             DevSpec::Uuid(v) => tag_value(&mut out, Tag::Uuid, v),
             DevSpec::Label(v) => tag_value(&mut out, Tag::Label, v),
@@ -325,7 +326,7 @@ impl<'a> DevSpec<'a> {
                 if off < 0 {
                     out(b"-");
                 }
-                out(decimal_text(off.unsigned_abs(), &mut digits));
+                out(dec(off.unsigned_abs().into(), &mut digits));
             }
         }
     }
@@ -340,20 +341,6 @@ fn same_ignoring_case(a: &[u8], b: &[u8]) -> bool {
 fn tag_value(out: &mut impl FnMut(&[u8]), tag: Tag, value: &[u8]) {
     out(tag.prefix());
     out(value);
-}
-
-/// `n` in decimal, in the tail of `buf`.
-fn decimal_text(mut n: u32, buf: &mut [u8; 11]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    &buf[i..]
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@
 extern crate std;
 
 pub mod cmdline;
+pub mod decimal;
 pub mod devspec;
 pub mod errno;
 pub mod layout;

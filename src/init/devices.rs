@@ -119,18 +119,7 @@ fn path_of(name: &[u8], part: Option<u32>) -> Option<Vec<u8, 64>> {
         if name.last().is_some_and(u8::is_ascii_digit) {
             p.push(b'p').ok()?;
         }
-        let mut digits = [0u8; 10];
-        let mut i = digits.len();
-        let mut n = n;
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        p.extend_from_slice(&digits[i..]).ok()?;
+        p.extend_from_slice(crate::log::dec(n.into(), &mut [0; 20])).ok()?;
     }
     Some(p)
 }

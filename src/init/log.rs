@@ -62,19 +62,7 @@ fn console_loglevel() -> u8 {
     }
 }
 
-/// `v` in decimal, written at the end of `digits` (20 digits hold any u64).
-pub fn dec(mut v: u64, digits: &mut [u8; 20]) -> &[u8] {
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    &digits[i..]
-}
+pub use overinit::decimal::dec;
 
 /// A log line under construction.
 pub struct Line {

@@ -58,7 +58,7 @@ expect_initrd_timestamp() {
 
 scenario handoff_systemd "a real init resolving to systemd gets --switched-root --deserialize N before the kernel's args; fd N holds overinit's start time"
 scenario_handoff_systemd() {
-	local img root state n
+	local img root state
 	img=$(overinit_image default)
 	root=$(root_disk systemd)
 	state=$(state_disk handoff_systemd)
@@ -66,18 +66,20 @@ scenario_handoff_systemd() {
 	# init arguments, one of which (-b) would end systemd's option parsing:
 	# ours must come first.
 	boot handoff_systemd-link "$DEFAULT_ARGS single -- -b alpha" "$img" "$root:ro" "$state"
-	expect_good_boot
-	expect_initrd_timestamp
-	n=$(probe_value deserialize)
-	n=${n%% *}
-	expect_argv "0 /sbin/init|1 --switched-root|2 --deserialize|3 $n|4 single|5 -b|6 alpha"
+	h_expect_handoff /sbin/init "|4 single|5 -b|6 alpha"
 	# init= naming systemd itself, no symlink, no kernel arguments.
 	boot handoff_systemd-init "$DEFAULT_ARGS init=/usr/lib/systemd/systemd" "$img" "$root:ro" "$state"
+	h_expect_handoff /usr/lib/systemd/systemd ""
+}
+
+# h_expect_handoff ARGV0 REST: the last boot reached the probe (as systemd)
+# with the timestamp fd, and its argv is ARGV0, our flags, then REST.
+h_expect_handoff() {
+	local n
 	expect_good_boot
 	expect_initrd_timestamp
 	n=$(probe_value deserialize)
-	n=${n%% *}
-	expect_argv "0 /usr/lib/systemd/systemd|1 --switched-root|2 --deserialize|3 $n"
+	expect_argv "0 $1|1 --switched-root|2 --deserialize|3 ${n%% *}$2"
 }
 
 scenario handoff_other "a real init not named systemd gets the kernel's argv unchanged and no extra fd"

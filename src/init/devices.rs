@@ -72,6 +72,14 @@ pub fn list_seen() {
             }
         }
         l.emit();
+        // A partitioned disk: what root=PARTUUID=/PARTLABEL= would match.
+        if let Some(table) = table_of(name, &mut sb) {
+            for p in table.parts() {
+                let mut l = crate::log::warn();
+                l.s("seen: ").b(name).s(" partition ").n(p.number.into());
+                l.s(" PARTUUID=").s(&p.partuuid).s(" PARTLABEL=").b(&p.partlabel).emit();
+            }
+        }
         true
     });
     if !any {
@@ -208,10 +216,7 @@ fn partition_of(classdir: rustix::fd::BorrowedFd<'_>, name: &[u8], spec: &DevSpe
     if rustix::fs::statat(classdir, sys::cstr(&mut buf, &attr).ok()?, AtFlags::empty()).is_ok() {
         return None;
     }
-    let fd = sys::open_ro(path_of(name, None)?.as_slice()).ok()?;
-    let sector = rustix::fs::ioctl_blksszget(&fd).ok()? as usize;
-    let n = read_at(&fd, head, 0);
-    let table = partition::read(&head[..n], sector).ok()?;
+    let table = table_of(name, head)?;
     if let Some(p) = spec.find_part(&table) {
         return Some(p.number);
     }
@@ -225,6 +230,15 @@ fn partition_of(classdir: rustix::fd::BorrowedFd<'_>, name: &[u8], spec: &DevSpe
     let n = nr.iter().try_fold(0, |n: u32, &c| Some(n * 16 + char::from(c).to_digit(16)?))?;
     let same_disk = sig[8] == b'-' && sig[..8].iter().map(u8::to_ascii_lowercase).eq(table.ptuuid().bytes());
     (n >= 5 && same_disk).then_some(n)
+}
+
+/// The partition table at the start of device `name`, read into `head`.
+#[inline(never)]
+fn table_of<'h>(name: &[u8], head: &'h mut [u8]) -> Option<partition::Table<'h>> {
+    let fd = sys::open_ro(path_of(name, None)?.as_slice()).ok()?;
+    let sector = rustix::fs::ioctl_blksszget(&fd).ok()? as usize;
+    let n = read_at(&fd, head, 0);
+    partition::read(&head[..n], sector).ok()
 }
 
 fn majmin_matches(text: &[u8], maj: u32, min: u32) -> bool {

@@ -360,7 +360,7 @@ scenario_root_nvme() {
 	dv_expect_state /dev/nvme0n1p3
 }
 
-scenario root_partmissing "root=PARTUUID= of no partition: the timeout error line names it; the boot fails, nothing panics"
+scenario root_partmissing "root=PARTUUID= of no partition: the timeout error line names it and the listing shows each partition's PARTUUID and PARTLABEL; the boot fails, nothing panics"
 scenario_root_partmissing() {
 	local img disk
 	img=$(dv_image squashfs)
@@ -372,6 +372,16 @@ scenario_root_partmissing() {
 	# (The disk's own GUID is no partition's PARTUUID.)
 	local want="overinit: error: devices: wait for root device PARTUUID=$DV_GPT_DISK: not found before the timeout (rootwait waits forever, rootdelay=/overinit.timeout= set the limit) — is its driver module in the image? (overinit pack --module …); the block devices seen follow"
 	dv_console | grep -axF -- "$want" >/dev/null || fail "$BOOT_NAME: no console line '$want'"
+	# The listing shows what PARTUUID=/PARTLABEL= can match on the disk.
+	local n label uuid
+	for n in 1 2 3; do
+		label=$(sed -n "${n}p" <<<"root-a
+root-b
+state")
+		uuid=DV_GPT_P$n
+		want="overinit: warning: seen: vda partition $n PARTUUID=${!uuid} PARTLABEL=$label"
+		dv_console | grep -axF -- "$want" >/dev/null || fail "$BOOT_NAME: no console line '$want'"
+	done
 }
 
 # --- a root disk that appears late ------------------------------------------------------

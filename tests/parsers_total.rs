@@ -39,6 +39,7 @@ fn assert_borrows(c: &Cmdline<'_>, inputs: &[&[u8]]) {
         c.persist,
         c.inodes,
         c.overlayopts,
+        c.layers,
     ];
     for v in fields.into_iter().flatten() {
         assert!(within_any(v, inputs), "value {v:?} is not a slice of the input");
@@ -59,6 +60,9 @@ fn assert_borrows(c: &Cmdline<'_>, inputs: &[&[u8]]) {
     // A stored persist list holds only paths the rule accepts, few enough.
     assert!(cmdline::items(c.persist).all(|p| cmdline::persist_rule(p).is_none()));
     assert!(cmdline::items(c.persist).count() <= cmdline::MAX_PERSIST);
+    // The same for layers: images under /data/state/ or device specs.
+    assert!(cmdline::items(c.layers).all(|l| cmdline::layer_rule(l).is_none()));
+    assert!(cmdline::items(c.layers).count() <= cmdline::MAX_LAYERS);
 }
 
 /// Tokens that steer the parsers into their interesting branches.
@@ -86,6 +90,8 @@ const PIECES: &[&[u8]] = &[
     b"overinit.persist=",
     b"overinit.inodes=",
     b"overinit.overlayopts=",
+    b"overinit.layers=",
+    b"/data/state/",
     b"/etc/ssh,",
     b"/..",
     b"overinit.",

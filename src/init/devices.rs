@@ -167,6 +167,27 @@ fn found(path: Vec<u8, 64>, sb: &mut [u8]) -> Option<Device> {
     Some(Device { path, fstype, waited_us: 0, appeared_us: 0, found_us: 0 })
 }
 
+/// [`overinit::plan::Kernel::layer`]: an image under `/data/state/` on a
+/// loop device, else the device `spec` names once it appears (until
+/// `deadline`), mounted read-only with its probed filesystem.
+#[inline(never)]
+pub fn mount_layer(spec: &[u8], target: &str, deadline: Option<u64>) -> Result<(), Errno> {
+    // Held open until mounted: autoclear would detach an unused loop.
+    let mut _lo = None;
+    let dev = if spec.starts_with(overinit::cmdline::STATE_PREFIX) {
+        let (lo, path) = sys::loop_attach(sys::open_ro(spec)?.as_fd())?;
+        _lo = Some(lo);
+        let mut sb = [0u8; superblock::PROBE_BYTES];
+        found(path, &mut sb).ok_or(Errno::NXIO)?
+    } else {
+        find("wait for layer device", spec, deadline).map_err(|f| f.errno.unwrap_or(Errno::NXIO))?
+    };
+    if dev.fstype.is_empty() {
+        return Err(Errno::INVAL);
+    }
+    sys::mount(&dev.path, target, &dev.fstype, overinit::mountopt::ms::RDONLY, b"")
+}
+
 // Not inlined into `find`: LLVM's inlining here costs ~370 bytes of init.
 #[inline(never)]
 fn scan(spec: &DevSpec<'_>, sb: &mut [u8]) -> Option<Device> {

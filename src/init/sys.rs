@@ -247,50 +247,39 @@ impl Kernel for Real {
     }
 
     fn layer(&mut self, spec: &[u8], target: &str) -> Result<(), i32> {
-        layer(spec, target, self.deadline).map_err(|e| e.raw_os_error())
+        crate::devices::mount_layer(spec, target, self.deadline).map_err(|e| e.raw_os_error())
     }
 }
 
-/// [`Kernel::layer`]. An image is attached read-only to a free loop device
-/// with autoclear: the loop goes away with its last user, the mount.
-#[inline(never)]
-fn layer(spec: &[u8], target: &str, deadline: Option<u64>) -> Result<(), Errno> {
-    let mut dev = heapless::Vec::<u8, 64>::new();
-    // Held open until mounted: autoclear would detach an unused loop.
-    let mut _lo = None;
-    if spec.starts_with(overinit::cmdline::STATE_PREFIX) {
-        let image = open_ro(spec)?;
-        let ctl = open_ro(b"/dev/loop-control")?;
-        // linux/loop.h: LOOP_CTL_GET_FREE, LOOP_CONFIGURE, and
-        // LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR.
-        const GET_FREE: usize = 0x4C82;
-        const CONFIGURE: usize = 0x4C0A;
-        const FLAGS: u32 = 1 | 4;
-        // SAFETY: LOOP_CTL_GET_FREE takes no argument and returns a number.
-        let n = unsafe { raw::syscall4(raw::nr::IOCTL, ctl.as_raw_fd() as usize, GET_FREE, 0, 0) };
-        let n = u64::try_from(n).map_err(|_| Errno::from_raw_os_error(-n as i32))?;
-        let _ = dev.extend_from_slice(b"/dev/loop");
-        let _ = dev.extend_from_slice(crate::log::dec(n, &mut [0; 20]));
-        let lo = _lo.insert(open_ro(&dev)?);
-        // struct loop_config: fd, block_size, struct loop_info64 (lo_flags
-        // at byte 60 of the whole), 64 reserved bytes: 304 bytes.
-        let mut config = [0u32; 76];
-        config[0] = image.as_raw_fd() as u32;
-        config[15] = FLAGS;
-        // SAFETY: LOOP_CONFIGURE reads one struct loop_config, which
-        // `config` is (size and layout as above), from memory we own.
-        let r =
-            unsafe { raw::syscall4(raw::nr::IOCTL, lo.as_raw_fd() as usize, CONFIGURE, config.as_ptr() as usize, 0) };
-        if r < 0 {
-            return Err(Errno::from_raw_os_error(-r as i32));
-        }
-    } else {
-        let found = crate::devices::find("wait for layer device", spec, deadline);
-        dev = found.map_err(|f| f.errno.unwrap_or(Errno::NXIO))?.path;
+/// Attach the open file `image` read-only to a free loop device with
+/// autoclear (the loop goes away with its last user); the loop device,
+/// open (keep it open until it is mounted), and its path.
+pub fn loop_attach(image: BorrowedFd<'_>) -> Result<(OwnedFd, heapless::Vec<u8, 64>), Errno> {
+    // linux/loop.h: LOOP_CTL_GET_FREE, LOOP_CONFIGURE, and
+    // LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR.
+    const GET_FREE: usize = 0x4C82;
+    const CONFIGURE: usize = 0x4C0A;
+    const FLAGS: u32 = 1 | 4;
+    let ctl = open_ro(b"/dev/loop-control")?;
+    // SAFETY: LOOP_CTL_GET_FREE takes no argument and returns a number.
+    let n = unsafe { raw::syscall4(raw::nr::IOCTL, ctl.as_raw_fd() as usize, GET_FREE, 0, 0) };
+    let n = u64::try_from(n).map_err(|_| Errno::from_raw_os_error(-n as i32))?;
+    let mut path = heapless::Vec::new();
+    let _ = path.extend_from_slice(b"/dev/loop");
+    let _ = path.extend_from_slice(crate::log::dec(n, &mut [0; 20]));
+    let lo = open_ro(&path)?;
+    // struct loop_config: fd, block_size, struct loop_info64 (lo_flags at
+    // byte 60 of the whole), 64 reserved bytes: 304 bytes.
+    let mut config = [0u32; 76];
+    config[0] = image.as_raw_fd() as u32;
+    config[15] = FLAGS;
+    // SAFETY: LOOP_CONFIGURE reads one struct loop_config, which `config`
+    // is (size and layout as above), from memory we own.
+    let r = unsafe { raw::syscall4(raw::nr::IOCTL, lo.as_raw_fd() as usize, CONFIGURE, config.as_ptr() as usize, 0) };
+    if r < 0 {
+        return Err(Errno::from_raw_os_error(-r as i32));
     }
-    let mut sb = [0u8; overinit::superblock::PROBE_BYTES];
-    let fs = crate::devices::probe(&dev, &mut sb).ok_or(Errno::INVAL)?;
-    mount(&dev, target, fs.fstype.as_bytes(), overinit::mountopt::ms::RDONLY, b"")
+    Ok((lo, path))
 }
 
 /// `mount(2)` with byte-string arguments; empty fstype/data mean NULL.

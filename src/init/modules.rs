@@ -111,7 +111,6 @@ fn fatal(path: &[u8], errno: Errno) -> Fatal {
         Errno::NOEXEC => Some("not a module for this kernel (wrong architecture or corrupt file)"),
         Errno::NOENT => Some("a dependency is missing: modules must be loaded after what they need"),
         Errno::PERM | Errno::KEYREJECTED => Some("signature rejected (module.sig_enforce / lockdown?)"),
-        _ if errno.raw_os_error() == 8 => Some("not a module for this kernel"),
         _ => Some("module built for another kernel? (see dmesg)"),
     };
     f

@@ -178,6 +178,10 @@ pub const OVERINIT_KEYS: &[(&str, &str)] = &[
 pub const KERNEL_KEYS: &[&str] =
     &["root", "rootfstype", "rootflags", "ro", "rw", "rootwait", "rootdelay", "init", "panic", "quiet", "--"];
 
+/// Longest `init=` path: the exec phase's buffer is this plus its NUL, and
+/// a longer one is refused here, before anything is mounted.
+pub const INIT_PATH_MAX: usize = 255;
+
 /// At most this many `overinit.persist=` paths.
 pub const MAX_PERSIST: usize = 16;
 /// Longest persisted path.
@@ -492,7 +496,13 @@ impl<'a> Cmdline<'a> {
             K::Root => set(&mut self.root, text),
             K::RootFsType => set(&mut self.rootfstype, text),
             K::RootFlags => set(&mut self.rootflags, text),
-            K::Init => set(&mut self.init, text),
+            K::Init => match text {
+                Some(v) if v.len() > INIT_PATH_MAX || v.contains(&0) => {
+                    self.problem(ProblemKind::Rule("longer than 255 bytes (the limit of init= paths)"), key, value);
+                    true
+                }
+                t => set(&mut self.init, t),
+            },
             K::StateFlags => set(&mut self.stateflags, text),
             K::OverlayOpts => set(&mut self.overlayopts, text),
             // Switches take no value (the kernel ignores `ro=1`).
@@ -558,6 +568,19 @@ mod tests {
 
     fn split(s: &[u8]) -> StdVec<(&[u8], Option<&[u8]>)> {
         args(s).collect()
+    }
+
+    #[test]
+    fn init_paths_have_one_limit() {
+        let mut cmd = StdVec::from(&b"init=/"[..]);
+        cmd.extend(core::iter::repeat_n(b'a', INIT_PATH_MAX - 1));
+        let c = Cmdline::parse(&cmd);
+        assert_eq!(c.init.map(<[u8]>::len), Some(INIT_PATH_MAX));
+        assert!(c.first_fatal().is_none());
+        cmd.push(b'a');
+        let c = Cmdline::parse(&cmd);
+        assert_eq!(c.init, None);
+        assert!(c.first_fatal().is_some_and(|p| p.key == b"init" && p.what().contains("255 bytes")));
     }
 
     #[test]

@@ -30,6 +30,10 @@ use crate::superblock::{FsInfo, ID_CAP, LABEL_CAP};
 /// The longest `/dev/…` path accepted.
 pub const PATH_MAX: usize = 255;
 
+/// A device node path: a `/dev/…` spec of at most [`PATH_MAX`] bytes, or
+/// the node found for an identifier. Every buffer holding one is this.
+pub type DevPath = heapless::Vec<u8, PATH_MAX>;
+
 /// A parsed device spec, borrowing the text it was parsed from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DevSpec<'a> {

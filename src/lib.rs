@@ -24,6 +24,7 @@ pub mod cmdline;
 pub mod decimal;
 pub mod devspec;
 pub mod errno;
+pub mod exe;
 pub mod layout;
 pub mod modlist;
 pub mod mountopt;

@@ -26,6 +26,11 @@ use crate::mountopt::{self, ms, OptError};
 use core::ffi::CStr;
 use heapless::Vec;
 
+/// A persisted path under [`NEWROOT`] or [`STATE`], with its NUL: sized
+/// from the limit the command line checks (`cmdline::PERSIST_PATH_MAX`).
+pub const PERSIST_CPATH: usize = NEWROOT.len() + crate::cmdline::PERSIST_PATH_MAX + 1;
+const _: () = assert!(STATE.len() <= NEWROOT.len());
+
 /// Upper bound on the number of steps in a plan (the fixed ones, then one
 /// per persisted path).
 pub const MAX_STEPS: usize = 80;
@@ -64,9 +69,9 @@ pub enum Phase {
     Data,
     Layers,
     Overlay,
+    System,
     Validate,
     State,
-    System,
     Switch,
     Exec,
 }
@@ -84,9 +89,9 @@ impl Phase {
         Phase::Data,
         Phase::Layers,
         Phase::Overlay,
+        Phase::System,
         Phase::Validate,
         Phase::State,
-        Phase::System,
         Phase::Switch,
         Phase::Exec,
     ];
@@ -462,44 +467,6 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
         )?;
     }
 
-    // (Phase `validate` runs here, in init: the real init must exist before
-    // the state device is touched.)
-
-    // Phase `state` — the persistent device is mounted only now, after
-    // everything that can fail without it has succeeded, so a failed boot
-    // never writes to it (mounting ext4 read-write alone updates its
-    // superblock). The seed mounts it before the overlay; nothing in the
-    // overlay depends on it.
-    match &state_opts {
-        Some(o) => {
-            b.mount(
-                State,
-                Source::State,
-                STATE,
-                state_fstype,
-                o.flags | if on_state { ms::REMOUNT } else { 0 },
-                &[&o.data],
-                if on_state {
-                    "the state device, read-write now that the new root is valid"
-                } else {
-                    "the persistent state device: /home and what must survive"
-                },
-            )?;
-        }
-        None => {
-            b.mount(
-                State,
-                Source::Fixed("tmpfs"),
-                STATE,
-                FsType::Fixed("tmpfs"),
-                ms::NOSUID | ms::NODEV,
-                &[b"mode=0755"],
-                "no state device configured: state is volatile",
-            )?;
-        }
-    }
-    b.mkdir(State, "/data/state/home", 0o755, "persistent home directories (made once, on first boot)")?;
-
     // Phase 9 — system mounts in the new root, in the seed's order.
     b.mkdir(System, "/mnt/newroot/run", 0o755, "made in the upper layer if the base lacks it")?;
     b.mount(
@@ -530,10 +497,8 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
         "fresh cgroup v2 hierarchy (sysfs provides the directory)",
     )?;
     b.rslave(System, "/mnt/newroot/sys/fs/cgroup", "seed: system mounts are rslave (systemd)")?;
-    b.mkdir(System, "/mnt/newroot/home", 0o755, "mount point")?;
-    b.rbind(System, "/data/state/home", "/mnt/newroot/home", "persistent homes on top of the overlay")?;
-    b.mkdir(System, "/mnt/newroot/data", 0o755, "mount point")?;
-    b.rbind(System, "/data", "/mnt/newroot/data", "system tmpfs and state, visible in the new root")?;
+    b.mkdir(System, "/mnt/newroot/home", 0o755, "mount point (for the state's homes)")?;
+    b.mkdir(System, "/mnt/newroot/data", 0o755, "mount point (for /data)")?;
     b.mkdir(System, "/mnt/newroot/tmp", 0o1777, "mount point")?;
     b.mount(
         System,
@@ -544,12 +509,53 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
         &[b"mode=1777"],
         "world-writable, sticky, gone at reboot",
     )?;
+    // (Phase `validate` runs here, in init: the real init is proven
+    // runnable in the new root, with every mount above made.)
+
+    // Phase `state` — THE POINT OF NO RETURN (docs/design.md). The
+    // persistent device is mounted read-write only now, after everything
+    // that can fail without it has succeeded, so a failed boot never writes
+    // to it (mounting ext4 read-write alone updates its superblock). The
+    // seed mounts it before the overlay; nothing in the overlay depends on
+    // it. What needs it follows: /home, /data (which shows it), the
+    // persisted paths.
+    match &state_opts {
+        Some(o) => {
+            b.mount(
+                State,
+                Source::State,
+                STATE,
+                state_fstype,
+                o.flags | if on_state { ms::REMOUNT } else { 0 },
+                &[&o.data],
+                if on_state {
+                    "the state device, read-write now that the new root is valid"
+                } else {
+                    "the persistent state device: /home and what must survive"
+                },
+            )?;
+        }
+        None => {
+            b.mount(
+                State,
+                Source::Fixed("tmpfs"),
+                STATE,
+                FsType::Fixed("tmpfs"),
+                ms::NOSUID | ms::NODEV,
+                &[b"mode=0755"],
+                "no state device configured: state is volatile",
+            )?;
+        }
+    }
+    b.mkdir(State, "/data/state/home", 0o755, "persistent home directories (made once, on first boot)")?;
+    b.rbind(State, "/data/state/home", "/mnt/newroot/home", "persistent homes on top of the overlay")?;
+    b.rbind(State, "/data", "/mnt/newroot/data", "system tmpfs and state, visible in the new root")?;
     // Persisted paths last (nothing mounted above hides them), in byte
     // order: a parent sorts before its children, so it is seeded and bound
     // first. Duplicates are dropped.
     let mut last: &[u8] = b"";
     while let Some(path) = items(c.persist).filter(|p| *p > last).min() {
-        b.push(System, NEWROOT, Op::Persist { path }, "overinit.persist=: seeded from the root on first boot")?;
+        b.push(State, NEWROOT, Op::Persist { path }, "overinit.persist=: seeded from the root on first boot")?;
         last = path;
     }
 
@@ -642,10 +648,17 @@ pub fn resolve<'s>(step: &'s Step<'_>, found: &Found<'s>) -> (&'s [u8], &'s [u8]
     }
 }
 
-/// Run the steps `from..` of a plan, stopping at the first failure.
-/// `on_step` is called before each step (for debug output and timing).
-pub fn execute<K: Kernel>(plan: &Plan<'_>, phase: Phase, found: &Found<'_>, k: &mut K) -> Result<(), StepFailure> {
-    for (index, step) in plan.steps.iter().enumerate().filter(|(_, s)| s.phase == phase) {
+/// Run the steps of `phase` from index `from` of the plan on (0: all of
+/// them; a retry resumes at the step that failed), stopping at the first
+/// failure.
+pub fn execute<K: Kernel>(
+    plan: &Plan<'_>,
+    phase: Phase,
+    from: usize,
+    found: &Found<'_>,
+    k: &mut K,
+) -> Result<(), StepFailure> {
+    for (index, step) in plan.steps.iter().enumerate().skip(from).filter(|(_, s)| s.phase == phase) {
         let r = match &step.op {
             Op::Mkdir { mode } => match k.mkdir(step.target, *mode) {
                 Err(EEXIST) => Ok(()),
@@ -657,7 +670,7 @@ pub fn execute<K: Kernel>(plan: &Plan<'_>, phase: Phase, found: &Found<'_>, k: &
             }
             Op::Propagate { flags } => k.mount(b"", step.target, b"", *flags, b""),
             Op::Persist { path } => {
-                let (mut a, mut b) = ([0u8; 256], [0u8; 256]);
+                let (mut a, mut b) = ([0u8; PERSIST_CPATH], [0u8; PERSIST_CPATH]);
                 k.persist(cpath(&mut a, STATE.as_bytes(), path), cpath(&mut b, NEWROOT.as_bytes(), path))
             }
             Op::Layer { spec, .. } => k.layer(spec, step.target),
@@ -752,9 +765,25 @@ mod tests {
 
     fn run_all(plan: &Plan<'_>, k: &mut Recorder) -> Result<(), StepFailure> {
         for phase in Phase::ALL {
-            execute(plan, phase, &FOUND, k)?;
+            execute(plan, phase, 0, &FOUND, k)?;
         }
         Ok(())
+    }
+
+    /// A retry after the emergency shell resumes at the step that failed:
+    /// what succeeded before it is not done twice (no stacked mounts).
+    #[test]
+    fn a_retry_resumes_at_the_failed_step() {
+        let plan = build(&Cmdline::parse(b"root=/dev/vda overinit.state=/dev/vdb")).unwrap();
+        let mut k = Recorder { fail_on: Some(("/mnt/newroot/sys", 2)), ..Default::default() };
+        let err = execute(&plan, Phase::System, 0, &FOUND, &mut k).unwrap_err();
+        let done = k.calls.len();
+        assert!(k.calls.iter().any(|c| c.starts_with("mount tmpfs /mnt/newroot/run")));
+        let mut again = Recorder::default();
+        execute(&plan, Phase::System, err.index, &FOUND, &mut again).unwrap();
+        assert!(again.calls[0].starts_with("mount /sys /mnt/newroot/sys"), "{:?}", again.calls);
+        assert!(!again.calls.iter().any(|c| c.contains("/mnt/newroot/run")), "run is not mounted twice");
+        assert!(done > 0);
     }
 
     #[test]
@@ -779,7 +808,6 @@ mod tests {
                 "mount tmpfs /data tmpfs 0x6 mode=0755",
                 "mount tmpfs /data/system tmpfs 0x0 size=512M,mode=0755",
                 "mount overlay /mnt/newroot overlay 0x0 lowerdir=/mnt/newroot,upperdir=/data/system/upper,workdir=/data/system/work",
-                "mount /dev/vdb /data/state ext4 0x0 ",
                 "mount tmpfs /mnt/newroot/run tmpfs 0x6 mode=0755",
                 "mount /dev /mnt/newroot/dev  0x5000 ",
                 "mount  /mnt/newroot/dev  0x84000 ",
@@ -789,9 +817,10 @@ mod tests {
                 "mount  /mnt/newroot/sys  0x84000 ",
                 "mount cgroup2 /mnt/newroot/sys/fs/cgroup cgroup2 0xe ",
                 "mount  /mnt/newroot/sys/fs/cgroup  0x84000 ",
+                "mount tmpfs /mnt/newroot/tmp tmpfs 0x6 mode=1777",
+                "mount /dev/vdb /data/state ext4 0x0 ",
                 "mount /data/state/home /mnt/newroot/home  0x5000 ",
                 "mount /data /mnt/newroot/data  0x5000 ",
-                "mount tmpfs /mnt/newroot/tmp tmpfs 0x6 mode=1777",
             ]
         );
         // Every mount target's directory is made before it is mounted on,
@@ -850,6 +879,30 @@ mod tests {
         assert_eq!(build(&c), Err(PlanError::NotAllowed("rootflags=")));
         let c = Cmdline::parse(b"root=/dev/vda overinit.state=/dev/vdb overinit.stateflags=rshared");
         assert_eq!(build(&c), Err(PlanError::NotAllowed("overinit.stateflags=")));
+    }
+
+    /// The point of no return (docs/design.md): nothing that touches the
+    /// state device (or shows it in the new root) comes before `validate`,
+    /// and everything that does not need it comes before.
+    #[test]
+    fn the_state_is_touched_only_after_validate() {
+        for cmd in [
+            &b"root=/dev/vda overinit.state=/dev/vdb overinit.persist=/etc/ssh"[..],
+            b"root=/dev/vda overinit.state=/dev/vdb overinit.layers=/data/state/a.img overinit.persist=/srv",
+            b"root=/dev/vda",
+        ] {
+            let plan = build(&Cmdline::parse(cmd)).unwrap();
+            for step in &plan.steps {
+                let stateful = match &step.op {
+                    Op::Persist { .. } => true,
+                    Op::Mount { source: Source::State, flags, .. } => flags & ms::RDONLY == 0,
+                    Op::Mount { source: Source::Fixed(src), .. } => src.starts_with("/data") || step.target == STATE,
+                    Op::Mkdir { .. } => step.target.starts_with("/data/state/"),
+                    _ => step.target == STATE,
+                };
+                assert_eq!(stateful, step.phase > Phase::Validate, "{}: {step:?}", String::from_utf8_lossy(cmd));
+            }
+        }
     }
 
     #[test]
@@ -932,7 +985,7 @@ mod tests {
         let first_persist = k.calls.iter().position(|c| c.starts_with("persist ")).unwrap();
         assert!(last_mount < first_persist);
         let step = plan.steps.iter().find(|s| matches!(s.op, Op::Persist { .. })).unwrap();
-        assert_eq!((step.phase, step.action(), step.object()), (Phase::System, "persist", &b"/etc"[..]));
+        assert_eq!((step.phase, step.action(), step.object()), (Phase::State, "persist", &b"/etc"[..]));
         assert!(hint(step, 30).unwrap().contains("read-only root"));
         assert_eq!(hint(step, 28), None);
         // Also without a state device: the state tmpfs holds them.

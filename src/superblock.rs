@@ -503,6 +503,26 @@ const EXT2_INCOMPAT_SUPP: u32 = EXT_INCOMPAT_FILETYPE | EXT_INCOMPAT_META_BG;
 const EXT3_INCOMPAT_SUPP: u32 = EXT2_INCOMPAT_SUPP | EXT_INCOMPAT_RECOVER;
 const EXT4_RO_COMPAT_METADATA_CSUM: u32 = 0x0400;
 
+/// Would mounting this filesystem — even read-only — write to the device?
+/// ext3/ext4 with the `needs_recovery` flag (EXT3_FEATURE_INCOMPAT_RECOVER)
+/// replay their journal on any mount the block device allows; btrfs with a
+/// tree log (`log_root` set) replays it unless mounted `nologreplay`. XFS
+/// keeps "log dirty" in the log itself, not in the superblock: not seen.
+/// `buf` is the start of the device ([`PROBE_BYTES`] for btrfs).
+pub fn needs_replay(buf: &[u8]) -> Option<&'static str> {
+    match identify(buf)?.fstype {
+        "ext3" | "ext4" => {
+            let incompat = le32(buf.get(EXT_SB..)?, 0x60)?;
+            (incompat & EXT_INCOMPAT_RECOVER != 0).then_some("its journal needs recovery (needs_recovery)")
+        }
+        "btrfs" => {
+            let log_root = le64(buf.get(BTRFS_OFFSET..)?, 0x60)?;
+            (log_root != 0).then_some("its tree log needs replaying (log_root)")
+        }
+        _ => None,
+    }
+}
+
 fn ext(buf: &[u8]) -> Option<FsInfo> {
     let sb = buf.get(EXT_SB..EXT_SB + 1024)?;
     if field::<2>(sb, 0x38)? != &[0x53, 0xEF] {
@@ -801,6 +821,20 @@ mod tests {
         args.push(img.clone().into_os_string());
         run(&mkfs, &args);
         img
+    }
+
+    #[test]
+    fn needs_replay_reads_the_recover_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = mkfs_ext(dir.path(), "ext4", &[], b"state", "0b3e1f2a-1c2d-4e5f-8a9b-0c1d2e3f4a5b");
+        let mut sb = head(&img, PROBE_BYTES);
+        assert_eq!(needs_replay(&sb), None, "a clean ext4");
+        sb[EXT_SB + 0x60] |= EXT_INCOMPAT_RECOVER as u8;
+        // The checksum covers the flag: fix it as the kernel would.
+        let crc = crc32c(!0, &sb[EXT_SB..EXT_SB + 0x3fc]);
+        sb[EXT_SB + 0x3fc..EXT_SB + 0x400].copy_from_slice(&crc.to_le_bytes());
+        assert!(needs_replay(&sb).is_some_and(|w| w.contains("needs_recovery")));
+        assert_eq!(needs_replay(b""), None);
     }
 
     #[test]

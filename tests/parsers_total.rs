@@ -324,7 +324,7 @@ proptest! {
         let found = Found { root_dev: b"/dev/vda", root_fstype: b"ext4", state_dev: b"/dev/vdb", state_fstype: b"ext4" };
         let mut k = Fake { calls: 0, fail_at };
         for phase in Phase::ALL {
-            if let Err(f) = plan::execute(&p, phase, &found, &mut k) {
+            if let Err(f) = plan::execute(&p, phase, 0, &found, &mut k) {
                 prop_assert_eq!(p.steps[f.index].phase, phase);
                 let _ = plan::hint(&p.steps[f.index], f.errno);
                 break;

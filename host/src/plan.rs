@@ -117,8 +117,25 @@ pub fn render(c: &Cmdline<'_>) -> Result<String, String> {
     );
     let validate = |out: &mut String| {
         let _ = writeln!(out, "\n# phase: {}", Phase::Validate.name());
-        let test = format!("test -x /mnt/newroot{}", if c.init.is_some() { init.as_str() } else { "/sbin/init" });
-        let _ = writeln!(out, "{test:<72} # the real init must exist before the state device is touched");
+        let test = match c.init {
+            Some(_) => format!("test -x /mnt/newroot{init}"),
+            None => "for i in /sbin/init /etc/init /bin/init /bin/sh; do test -x /mnt/newroot$i && break; done".into(),
+        };
+        let _ = writeln!(out, "{test:<72} # a regular file with an x bit, inside the new root");
+        let _ = writeln!(
+            out,
+            "{:<72} # a native ELF ({}) whose PT_INTERP is there, or a #! line whose interpreter runs",
+            "# proven runnable as execve would see it",
+            overinit::exe::NATIVE.name
+        );
+        let _ = writeln!(out, "\n# ---- point of no return: the state device is written from here on ----");
+    };
+    // With layer images on it, the state is mounted read-only early, on a
+    // block device made read-only until the point of no return.
+    let state_early = plan.steps.iter().any(|s| s.phase == Phase::Layers && s.target == STATE);
+    let state_dev = match plan.state {
+        StateSource::Device(s) => sh(s),
+        StateSource::Tmpfs => String::new(),
     };
     let mut phase = None;
     let mut validated = false;
@@ -130,6 +147,14 @@ pub fn render(c: &Cmdline<'_>) -> Result<String, String> {
             }
             phase = Some(step.phase);
             let _ = writeln!(out, "\n# phase: {}", step.phase.name());
+            if state_early && step.phase == Phase::Layers {
+                let cmd = format!("blockdev --setro {state_dev}");
+                let _ = writeln!(out, "{cmd:<72} # refused if its journal needs recovery: nothing may write to it");
+            }
+            if state_early && step.phase == Phase::State {
+                let cmd = format!("blockdev --setrw {state_dev}");
+                let _ = writeln!(out, "{cmd:<72} # the point of no return: writable again");
+            }
         }
         let _ = writeln!(out, "{:<72} # {}", command(&plan, step), step.why);
     }

@@ -1,7 +1,13 @@
-//! The boot, phase by phase (DESIGN §1). `run` drives the phases in order;
-//! each phase is one call that either succeeds or returns the error line to
-//! print. On failure the policy decides: the emergency shell (then one retry
-//! of the failed phase), reboot, poweroff or halt.
+//! The boot, phase by phase (docs/design.md). `run` drives the phases in
+//! order; each phase is one call that either succeeds or returns the error
+//! line to print. On failure the policy decides (fail::fail): the emergency
+//! shell, then one retry of the failed phase from the step that failed;
+//! reboot, poweroff or halt.
+//!
+//! The point of no return is phase `state`: before it nothing writes to the
+//! state device (it is not mounted, or mounted read-only on a block device
+//! made read-only); the real init is proven runnable and every mount that
+//! does not need the state is made before it.
 
 use crate::devices::{self, Device};
 use crate::fail::{self, Fatal};
@@ -47,6 +53,12 @@ struct Boot<'a> {
     state: Option<Device>,
     /// The overlay was skipped (`overinit.overlay=off`, or `try` without it).
     no_overlay: bool,
+    /// Where a retried phase resumes: the index of the plan step that failed
+    /// (0: from the start). Steps before it succeeded and stay done.
+    resume: usize,
+    /// The state's block device is read-only (BLKROSET) until the point of
+    /// no return.
+    state_bdev_ro: bool,
     init: Option<&'a [u8]>,
     removed: u64,
     /// Until when a device is waited for (None: `rootwait`), µs.
@@ -65,7 +77,7 @@ pub fn run(argv: CVec, envp: CVec) -> ! {
     // Phase 2 — before any other mount (see switch::rootfs_fix). Until the
     // command line is read, the policy is the default one.
     if let Err(f) = switch::rootfs_fix() {
-        early_failure(&f, &envp);
+        fail::stop(&f, &envp);
     }
     clock.lap(Phase::RootfsFix);
 
@@ -78,7 +90,7 @@ pub fn run(argv: CVec, envp: CVec) -> ! {
     ];
     for (fstype, target, flags, data) in early {
         if let Err(f) = switch::early_mount(fstype, target, flags, data) {
-            early_failure(&f, &envp);
+            fail::stop(&f, &envp);
         }
     }
     log::open_kmsg();
@@ -91,23 +103,24 @@ pub fn run(argv: CVec, envp: CVec) -> ! {
     let config = sys::read_file(layout::CONFIG.as_bytes(), &mut cfgbuf).unwrap_or(b"");
     let cmdline = match sys::read_file(b"/proc/cmdline", &mut cmdbuf) {
         Ok(c) => c,
-        Err(e) => early_failure(&Fatal::new(Phase::Cmdline, "read", b"/proc/cmdline", e), &envp),
+        Err(e) => fail::stop(&Fatal::new(Phase::Cmdline, "read", b"/proc/cmdline", e), &envp),
     };
     let mut c = Cmdline::parse(config);
     c.apply(cmdline);
     log::set_quiet(c.quiet);
     log::set_debug(c.debug);
+    fail::set_policy(c.on_error, c.panic);
     if config.len() > CONFIG_MAX {
         let f = Fatal::msg(Phase::Cmdline, "read", layout::CONFIG.as_bytes(), "longer than 4096 bytes")
             .with_hint("the image's config is read whole or not at all: shorten it");
-        fail_with_policy(&f, &c, &envp);
+        fail::stop(&f, &envp);
     }
     if let Err(f) = check_cmdline(&c) {
-        fail_with_policy(&f, &c, &envp);
+        fail::stop(&f, &envp);
     }
     let plan = match plan::build(&c) {
         Ok(p) => p,
-        Err(e) => fail_with_policy(&plan_fatal(e), &c, &envp),
+        Err(e) => fail::stop(&plan_fatal(e), &envp),
     };
     clock.lap(Phase::Cmdline);
 
@@ -121,6 +134,8 @@ pub fn run(argv: CVec, envp: CVec) -> ! {
         state: None,
         no_overlay: false,
         init: None,
+        resume: 0,
+        state_bdev_ro: false,
         removed: 0,
         root_mounted_us: 0,
         deadline: None,
@@ -137,17 +152,14 @@ pub fn run(argv: CVec, envp: CVec) -> ! {
             b.clock.last = sys::now_us();
         }
         if let Err(f) = b.phase(phase) {
-            match fail::resolve(b.c.on_error, b.c.panic) {
-                OnError::Shell => {
-                    f.report();
-                    fail::shell("after the error above", &b.envp);
-                    if let Err(again) = b.phase(phase) {
-                        fail::die(&again, fail::from_panic(b.c.panic));
-                    }
-                }
-                policy => fail::die(&f, policy),
+            // Returns only after the emergency shell: one retry, from the
+            // step that failed.
+            fail::fail(&f, &b.envp, true);
+            if let Err(again) = b.phase(phase) {
+                fail::die(&again, fail::after_shell());
             }
         }
+        b.resume = 0;
         b.clock.lap(phase);
     }
     unreachable_exec()
@@ -156,31 +168,6 @@ pub fn run(argv: CVec, envp: CVec) -> ! {
 /// The exec phase returns only errors; this is never reached.
 fn unreachable_exec() -> ! {
     fail::die(&Fatal::msg(Phase::Exec, "execve", b"init", "returned"), OnError::Halt)
-}
-
-/// A failure before the command line is known: the default policy (a shell
-/// if the image has one, else halt).
-fn early_failure(f: &Fatal, envp: &CVec) -> ! {
-    match fail::resolve(None, None) {
-        OnError::Shell => {
-            f.report();
-            fail::shell("after the error above", envp);
-            fail::die(f, OnError::Halt)
-        }
-        policy => fail::die(f, policy),
-    }
-}
-
-/// A failure with the command line known but no phase to retry.
-fn fail_with_policy(f: &Fatal, c: &Cmdline<'_>, envp: &CVec) -> ! {
-    match fail::resolve(c.on_error, c.panic) {
-        OnError::Shell => {
-            f.report();
-            fail::shell("after the error above", envp);
-            fail::die(f, fail::from_panic(c.panic))
-        }
-        policy => fail::die(f, policy),
-    }
 }
 
 impl<'a> Boot<'a> {
@@ -198,8 +185,24 @@ impl<'a> Boot<'a> {
             }
             Phase::Switch => {
                 self.removed = switch::switch_root()?;
+                fail::set_switched();
                 self.summary();
                 Ok(())
+            }
+            Phase::Layers => {
+                self.protect_state_bdev()?;
+                self.steps(phase)
+            }
+            Phase::State => {
+                // The point of no return: the state device becomes writable.
+                if self.state_bdev_ro {
+                    let path = self.state.as_ref().map_or(&b""[..], |d| &d.path[..]);
+                    sys::set_block_ro(path, false)
+                        .map_err(|e| Fatal::new(Phase::State, "make writable (BLKROSET)", path, e))?;
+                    self.state_bdev_ro = false;
+                }
+                log::debug().s("point of no return: the state device is written from here on").emit();
+                self.steps(phase)
             }
             Phase::Exec => {
                 let init = self.init.unwrap_or(b"/sbin/init");
@@ -224,11 +227,39 @@ impl<'a> Boot<'a> {
         Found { root_dev, root_fstype, state_dev, state_fstype }
     }
 
-    /// Run the plan's steps of one phase.
+    /// Run the plan's steps of one phase (from the one that failed, on a
+    /// retry).
     fn steps(&mut self, phase: Phase) -> Result<(), Fatal> {
         let found = self.found();
-        plan::execute(&self.plan, phase, &found, &mut sys::Real { deadline: self.deadline })
-            .map_err(|failure| step_fatal(&self.plan, &found, failure))
+        let r = plan::execute(&self.plan, phase, self.resume, &found, &mut sys::Real { deadline: self.deadline });
+        let failure = match r {
+            Ok(()) => return Ok(()),
+            Err(failure) => failure,
+        };
+        let f = step_fatal(&self.plan, &found, failure);
+        self.resume = failure.index;
+        Err(f)
+    }
+
+    /// Before the state device is mounted read-only for the layer images on
+    /// it: refuse a filesystem that would write to it anyway (a journal to
+    /// replay), and make the block device itself read-only until the point
+    /// of no return, so nothing — the kernel's filesystem code included —
+    /// can write to it.
+    fn protect_state_bdev(&mut self) -> Result<(), Fatal> {
+        let state_early = self.plan.steps.iter().any(|s| s.phase == Phase::Layers && s.target == plan::STATE);
+        let Some(d) = self.state.as_ref().filter(|_| state_early) else { return Ok(()) };
+        let mut sb = [0u8; overinit::superblock::PROBE_BYTES];
+        let n = sys::open_ro(&d.path).and_then(|fd| sys::read_at(&fd, &mut sb, 0)).unwrap_or(0);
+        if let Some(why) = overinit::superblock::needs_replay(&sb[..n]) {
+            return Err(Fatal::msg(Phase::Layers, "mount read-only", &d.path, why).with_hint(
+                "even a read-only mount would write to it: boot once without images on the state in overinit.layers= (the state is then mounted read-write and recovers), or repair it (e2fsck)",
+            ));
+        }
+        sys::set_block_ro(&d.path, true)
+            .map_err(|e| Fatal::new(Phase::Layers, "make read-only (BLKROSET)", &d.path, e))?;
+        self.state_bdev_ro = true;
+        Ok(())
     }
 
     fn overlay(&mut self) -> Result<(), Fatal> {
@@ -371,7 +402,7 @@ fn check_cmdline(c: &Cmdline<'_>) -> Result<(), Fatal> {
         if !p.value.is_empty() {
             f.push(b"=").push(p.value);
         }
-        f.hint = Some("see the README's parameter table");
+        f.hint = Some("see docs/parameters.md");
         return Err(f);
     }
     if c.problem_count > 0 {

@@ -13,7 +13,7 @@ use crate::fail::Fatal;
 use crate::sys;
 use crate::uevent::Uevents;
 use heapless::Vec;
-use overinit::devspec::DevSpec;
+use overinit::devspec::{DevPath, DevSpec};
 use overinit::partition::{self, Scheme};
 use overinit::plan::Phase;
 use overinit::superblock::{self, FsInfo};
@@ -23,7 +23,7 @@ use rustix::io::Errno;
 
 /// A device that was found: its node and its probed filesystem.
 pub struct Device {
-    pub path: Vec<u8, 64>,
+    pub path: DevPath,
     pub fstype: Vec<u8, 16>,
     /// µs spent waiting for it to appear (0: there at the first scan).
     pub waited_us: u64,
@@ -119,7 +119,7 @@ pub fn find(what: &'static str, spec: &[u8], deadline_us: Option<u64>) -> Result
 /// partition of disk NAME: `vda` 1 → `vda1`, `nvme0n1` 1 → `nvme0n1p1`
 /// (block/partitions/core.c, add_partition: a `p` when the disk name ends
 /// in a digit).
-fn path_of(name: &[u8], part: Option<u32>) -> Option<Vec<u8, 64>> {
+fn path_of(name: &[u8], part: Option<u32>) -> Option<DevPath> {
     let mut p = Vec::new();
     p.extend_from_slice(b"/dev/").ok()?;
     p.extend_from_slice(name).ok()?;
@@ -154,8 +154,8 @@ pub fn probe(path: &[u8], buf: &mut [u8]) -> Option<FsInfo> {
 }
 
 /// The device at `path`, if it is a block device, with its probed filesystem.
-fn found(path: Vec<u8, 64>, sb: &mut [u8]) -> Option<Device> {
-    let mut buf = [0u8; 65];
+fn found(path: DevPath, sb: &mut [u8]) -> Option<Device> {
+    let mut buf = [0u8; overinit::devspec::PATH_MAX + 1];
     let st = rustix::fs::stat(sys::cstr(&mut buf, &path).ok()?).ok()?;
     if FileType::from_raw_mode(st.st_mode) != FileType::BlockDevice {
         return None;

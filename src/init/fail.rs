@@ -3,6 +3,7 @@
 
 use crate::log;
 use crate::sys::{self, CVec};
+use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 use heapless::Vec;
 use overinit::cmdline::OnError;
 use overinit::plan::Phase;
@@ -78,24 +79,94 @@ pub fn have_shell() -> bool {
     rustix::fs::access(SHELL, rustix::fs::Access::EXEC_OK).is_ok()
 }
 
-/// The policy after a failure, resolved from `overinit.on_error=`, the
-/// kernel's `panic=` and what the image holds (DESIGN §5).
-pub fn resolve(on_error: Option<OnError>, panic: Option<i32>) -> OnError {
-    match on_error {
-        Some(OnError::Shell) if !have_shell() => from_panic(panic),
-        Some(p) => p,
-        None if have_shell() => OnError::Shell,
-        None => from_panic(panic),
+/// The policy in force, for every failure path (the panic handler too):
+/// `overinit.on_error=` and `panic=` once the command line is read
+/// (encoded: kind in the top byte, seconds below), and whether the switch
+/// happened — after it the image's shell is gone, and the new root's is not
+/// ours to hand out.
+static ON_ERROR: AtomicU32 = AtomicU32::new(0);
+static PANIC: AtomicI64 = AtomicI64::new(i64::MIN);
+static SWITCHED: AtomicBool = AtomicBool::new(false);
+
+/// Record the command line's policy (before it is read: the defaults).
+pub fn set_policy(on_error: Option<OnError>, panic: Option<i32>) {
+    let code = match on_error {
+        None => 0,
+        Some(OnError::Shell) => 1 << 24,
+        Some(OnError::Halt) => 2 << 24,
+        Some(OnError::Reboot(s)) => 3 << 24 | s.min(0xFF_FFFF),
+        Some(OnError::Poweroff(s)) => 4 << 24 | s.min(0xFF_FFFF),
+    };
+    ON_ERROR.store(code, Ordering::Relaxed);
+    PANIC.store(panic.map_or(i64::MIN, i64::from), Ordering::Relaxed);
+}
+
+/// The switch into the new root is done: no emergency shell from now on.
+pub fn set_switched() {
+    SWITCHED.store(true, Ordering::Relaxed);
+}
+
+fn on_error() -> Option<OnError> {
+    let code = ON_ERROR.load(Ordering::Relaxed);
+    let secs = code & 0xFF_FFFF;
+    match code >> 24 {
+        1 => Some(OnError::Shell),
+        2 => Some(OnError::Halt),
+        3 => Some(OnError::Reboot(secs)),
+        4 => Some(OnError::Poweroff(secs)),
+        _ => None,
     }
 }
 
-/// Without a shell: `panic=N` reboots after N s (N < 0: at once); else halt.
-pub fn from_panic(panic: Option<i32>) -> OnError {
-    match panic {
+fn panic_param() -> Option<i32> {
+    i32::try_from(PANIC.load(Ordering::Relaxed)).ok()
+}
+
+/// The policy after a failure (docs/parameters.md, `overinit.on_error=`):
+/// the one asked for; else the shell if the image has one and the switch
+/// has not happened; else the kernel's `panic=`. A shell asked for but
+/// gone (no /bin/sh in the image, or after the switch) falls back to
+/// `panic=`.
+pub fn policy() -> OnError {
+    let shell = !SWITCHED.load(Ordering::Relaxed) && have_shell();
+    match on_error() {
+        Some(OnError::Shell) if !shell => after_shell(),
+        Some(p) => p,
+        None if shell => OnError::Shell,
+        None => after_shell(),
+    }
+}
+
+/// Once the shell ran (or when there is none): `panic=N` reboots after N s
+/// (N < 0: at once); else halt.
+pub fn after_shell() -> OnError {
+    match panic_param() {
         Some(n) if n < 0 => OnError::Reboot(0),
         Some(n) if n > 0 => OnError::Reboot(n as u32),
         _ => OnError::Halt,
     }
+}
+
+/// The one failure path: report `f` and follow the policy. With a shell,
+/// run it and return (the caller retries what failed, once); else, and
+/// when `retry` is false, never return.
+pub fn fail(f: &Fatal, envp: &CVec, retry: bool) {
+    match policy() {
+        OnError::Shell => {
+            f.report();
+            shell("after the error above", envp);
+            if !retry {
+                die(f, after_shell())
+            }
+        }
+        p => die(f, p),
+    }
+}
+
+/// [`fail`] with nothing to retry: never returns.
+pub fn stop(f: &Fatal, envp: &CVec) -> ! {
+    fail(f, envp, false);
+    die(f, after_shell())
 }
 
 /// Run the emergency shell on the console and wait for it.

@@ -54,7 +54,6 @@ extern "C" {}
 /// A panic is a bug; it still must not kill PID 1 (the kernel would panic
 /// with "Attempted to kill init" and hide the message).
 #[cfg(target_env = "musl")]
-#[cfg(target_env = "musl")]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     // A forked child (modules.rs) never runs PID 1's policy: it just exits.
@@ -62,7 +61,12 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
         sys::exit(101)
     }
     let f = fail::Fatal::msg(overinit::plan::Phase::Guard, "run", b"init", "internal error (panic)");
-    fail::die(&f, fail::resolve(None, None))
+    // The policy in force (the command line's, once read); a shell here
+    // would run on a half-done boot, so never the shell.
+    match fail::policy() {
+        overinit::cmdline::OnError::Shell => fail::die(&f, fail::after_shell()),
+        p => fail::die(&f, p),
+    }
 }
 
 #[cfg(target_env = "musl")]

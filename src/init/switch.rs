@@ -94,20 +94,22 @@ pub fn find_init(given: Option<&[u8]>) -> Result<&[u8], Fatal> {
     let root =
         sys::open_dir(NEWROOT.as_bytes()).map_err(|e| Fatal::new(Phase::Validate, "open", NEWROOT.as_bytes(), e))?;
     if let Some(path) = given {
-        return match executable(&root, path) {
-            Ok(()) => Ok(path),
-            Err(e) => {
-                let mut f = Fatal::new(Phase::Validate, "find init=", path, e);
-                f.hint = Some("init= must name an executable inside the root filesystem");
-                Err(f)
-            }
-        };
+        return runnable(&root, path, 0).map(|()| path).map_err(|why| why.fatal("check init=", path));
     }
+    // Like the kernel, the first candidate that runs; if none does, the
+    // reason of the first one that exists.
+    let mut first = None;
     for cand in FALLBACK_INITS {
-        if executable(&root, cand.as_bytes()).is_ok() {
-            // SAFETY-free lifetime trick: FALLBACK_INITS are 'static.
-            return Ok(cand.as_bytes());
+        match runnable(&root, cand.as_bytes(), 0) {
+            Ok(()) => return Ok(cand.as_bytes()),
+            Err(Refused::Errno(_, Errno::NOENT)) => {}
+            Err(why) => {
+                first.get_or_insert((cand, why));
+            }
         }
+    }
+    if let Some((cand, why)) = first {
+        return Err(why.fatal("check", cand.as_bytes()));
     }
     Err(Fatal::msg(
         Phase::Validate,
@@ -118,28 +120,89 @@ pub fn find_init(given: Option<&[u8]>) -> Result<&[u8], Fatal> {
     .with_hint("give init=PATH, or check that the root device holds a system"))
 }
 
-fn executable(root: &OwnedFd, path: &[u8]) -> Result<(), Errno> {
+/// Why a file would not run (`runnable`), and which file: the init itself
+/// or its interpreter (by depth).
+enum Refused {
+    /// A syscall failed on the file at this depth.
+    Errno(u8, Errno),
+    /// The kernel would refuse the file at this depth.
+    Exe(u8, overinit::exe::ExeError),
+}
+
+impl Refused {
+    fn fatal(self, action: &'static str, path: &[u8]) -> Fatal {
+        let (depth, mut f) = match self {
+            Refused::Errno(d, e) => (d, Fatal::new(Phase::Validate, action, path, e)),
+            Refused::Exe(d, e) => (d, Fatal::msg(Phase::Validate, action, path, e.message())),
+        };
+        f.hint = Some(if depth > 0 {
+            "its interpreter (PT_INTERP or #!) must be an executable file inside the root filesystem"
+        } else {
+            "init= must name an executable for this machine inside the root filesystem"
+        });
+        f
+    }
+}
+
+/// The kernel follows at most this many interpreters (`#!` of `#!`, ELF
+/// interpreter): BINPRM_MAX_RECURSION in fs/exec.c.
+const MAX_INTERP_DEPTH: u8 = 4;
+
+/// Would `execve(path)` in the new root start? A regular file with an x
+/// bit, a native ELF whose PT_INTERP is itself runnable, or a `#!` script
+/// whose interpreter is — each looked up as it will resolve after the
+/// switch (openat2 RESOLVE_IN_ROOT).
+fn runnable(root: &OwnedFd, path: &[u8], depth: u8) -> Result<(), Refused> {
+    let errno = |e| Refused::Errno(depth, e);
+    let fd = open_in(root, path).map_err(errno)?;
+    let st = rustix::fs::fstat(&fd).map_err(errno)?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile || st.st_mode & 0o111 == 0 {
+        return Err(errno(Errno::ACCESS));
+    }
+    let exe = |e| Refused::Exe(depth, e);
+    let mut head = [0u8; overinit::exe::HEAD];
+    let n = sys::read_at(&fd, &mut head, 0).map_err(errno)?;
+    let native = overinit::exe::NATIVE;
+    let interp = match overinit::exe::classify(&head[..n], native).map_err(exe)? {
+        overinit::exe::Exe::Script { interp } => interp,
+        overinit::exe::Exe::Elf { phoff, phnum, phentsize } => {
+            let mut ph = [0u8; overinit::exe::PHDRS_MAX];
+            let len = usize::from(phnum) * usize::from(phentsize);
+            if sys::read_at(&fd, &mut ph[..len], phoff).map_err(errno)? < len {
+                return Err(exe(overinit::exe::ExeError::BadHeaders));
+            }
+            let Some((off, len)) = overinit::exe::interp(&ph[..len], phnum, phentsize, native).map_err(exe)? else {
+                return Ok(());
+            };
+            let len = usize::try_from(len)
+                .ok()
+                .filter(|&l| l <= head.len())
+                .ok_or(exe(overinit::exe::ExeError::BadInterp))?;
+            if sys::read_at(&fd, &mut head[..len], off).map_err(errno)? < len {
+                return Err(exe(overinit::exe::ExeError::BadInterp));
+            }
+            overinit::exe::interp_path(&head[..len]).map_err(exe)?
+        }
+    };
+    if depth + 1 >= MAX_INTERP_DEPTH {
+        return Err(errno(Errno::LOOP));
+    }
+    // (A copy: `head` is reused by the interpreter's own check.)
+    let mut ibuf = [0u8; overinit::exe::HEAD];
+    ibuf[..interp.len()].copy_from_slice(interp);
+    runnable(root, &ibuf[..interp.len()], depth + 1)
+}
+
+/// Open `path` (absolute or not) inside `root`, as the new root will see it.
+fn open_in(root: &OwnedFd, path: &[u8]) -> Result<OwnedFd, Errno> {
     let mut buf = [0u8; sys::PATH_MAX];
     let rel = sys::cstr(&mut buf, path.strip_prefix(b"/").unwrap_or(path))?;
-    let fd = match rustix::fs::openat2(
-        root,
-        rel,
-        OFlags::PATH | OFlags::CLOEXEC,
-        Mode::empty(),
-        rustix::fs::ResolveFlags::IN_ROOT,
-    ) {
+    let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+    match rustix::fs::openat2(root, rel, flags, Mode::empty(), rustix::fs::ResolveFlags::IN_ROOT) {
         // Kernels before 5.6 have no openat2: resolve naively.
-        Err(Errno::NOSYS) => rustix::fs::openat(root, rel, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())?,
-        r => r?,
-    };
-    let st = rustix::fs::fstat(&fd)?;
-    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-        return Err(Errno::ACCESS);
+        Err(Errno::NOSYS) => rustix::fs::openat(root, rel, flags, Mode::empty()),
+        r => r,
     }
-    if st.st_mode & 0o111 == 0 {
-        return Err(Errno::ACCESS);
-    }
-    Ok(())
 }
 
 /// Phase 11. Enter the new root; returns how many entries of the old
@@ -238,7 +301,8 @@ fn wipe_entry(dir: BorrowedFd<'_>, name: &CStr, dev: u64, depth: u32, removed: &
 /// Returns only on failure.
 pub fn exec(path: &[u8], argv: &CVec, envp: &CVec, start: (u64, u64)) -> Fatal {
     sys::unblock_all_signals();
-    let mut buf = [0u8; 256];
+    // init= is at most INIT_PATH_MAX bytes (cmdline); the fallbacks are short.
+    let mut buf = [0u8; overinit::cmdline::INIT_PATH_MAX + 1];
     let mut num = [0u8; 24];
     match sys::cstr(&mut buf, path) {
         Ok(c) => {

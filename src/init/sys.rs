@@ -192,6 +192,20 @@ pub fn read_fd<'b>(fd: BorrowedFd<'_>, buf: &'b mut [u8]) -> Result<&'b [u8], Er
 }
 
 /// Open a file read-only with close-on-exec.
+/// Read from `off` until `buf` is full or the file ends; bytes read.
+pub fn read_at(fd: &OwnedFd, buf: &mut [u8], off: u64) -> Result<usize, Errno> {
+    let mut n = 0;
+    while n < buf.len() {
+        match rustix::io::pread(fd, &mut buf[n..], off + n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 pub fn open_ro(path: &[u8]) -> Result<OwnedFd, Errno> {
     open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
 }
@@ -254,7 +268,7 @@ impl Kernel for Real {
 /// Attach the open file `image` read-only to a free loop device with
 /// autoclear (the loop goes away with its last user); the loop device,
 /// open (keep it open until it is mounted), and its path.
-pub fn loop_attach(image: BorrowedFd<'_>) -> Result<(OwnedFd, heapless::Vec<u8, 64>), Errno> {
+pub fn loop_attach(image: BorrowedFd<'_>) -> Result<(OwnedFd, overinit::devspec::DevPath), Errno> {
     // linux/loop.h: LOOP_CTL_GET_FREE, LOOP_CONFIGURE, and
     // LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR.
     const GET_FREE: usize = 0x4C82;
@@ -282,6 +296,22 @@ pub fn loop_attach(image: BorrowedFd<'_>) -> Result<(OwnedFd, heapless::Vec<u8, 
     Ok((lo, path))
 }
 
+/// BLKROSET: make the block device at `path` read-only (or writable
+/// again) for every opener, the kernel's filesystems included: a read-only
+/// mount of a filesystem whose journal needs recovery then fails instead
+/// of replaying it (ext4 refuses to write to a read-only bdev).
+pub fn set_block_ro(path: &[u8], ro: bool) -> Result<(), Errno> {
+    // linux/fs.h: BLKROSET = _IO(0x12, 93), its argument a pointer to int.
+    const BLKROSET: usize = 0x125D;
+    let fd = open_ro(path)?;
+    let flag: i32 = i32::from(ro);
+    // SAFETY: BLKROSET reads one int from the pointer, which points at
+    // `flag`, alive for the call.
+    let r =
+        unsafe { raw::syscall4(raw::nr::IOCTL, fd.as_raw_fd() as usize, BLKROSET, &flag as *const i32 as usize, 0) };
+    check(r).map(|_| ())
+}
+
 /// `mount(2)` with byte-string arguments; empty fstype/data mean NULL.
 pub fn mount(source: &[u8], target: &str, fstype: &[u8], flags: u32, data: &[u8]) -> Result<(), Errno> {
     const PROPAGATION: u32 = overinit::mountopt::ms::SHARED
@@ -296,7 +326,8 @@ pub fn mount(source: &[u8], target: &str, fstype: &[u8], flags: u32, data: &[u8]
     }
     let mut databuf = [0u8; overinit::plan::DATA_MAX + 1];
     let data = if data.is_empty() { None } else { Some(cstr(&mut databuf, data)?) };
-    let mut srcbuf = [0u8; 256];
+    // Sources are device nodes (at most devspec::PATH_MAX) or fixed names.
+    let mut srcbuf = [0u8; overinit::devspec::PATH_MAX + 1];
     let mut fsbuf = [0u8; 64];
     let src = cstr(&mut srcbuf, if source.is_empty() { b"none" } else { source })?;
     let fs = cstr(&mut fsbuf, fstype)?;

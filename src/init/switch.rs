@@ -94,22 +94,24 @@ pub fn find_init(given: Option<&[u8]>) -> Result<&[u8], Fatal> {
     let root =
         sys::open_dir(NEWROOT.as_bytes()).map_err(|e| Fatal::new(Phase::Validate, "open", NEWROOT.as_bytes(), e))?;
     if let Some(path) = given {
-        return runnable(&root, path, 0).map(|()| path).map_err(|why| why.fatal("check init=", path));
+        let mut interp = Interp::new();
+        return runnable(&root, path, 0, &mut interp).map(|()| path).map_err(|why| why.fatal("find init=", path, &interp));
     }
     // Like the kernel, the first candidate that runs; if none does, the
     // reason of the first one that exists.
     let mut first = None;
     for cand in FALLBACK_INITS {
-        match runnable(&root, cand.as_bytes(), 0) {
+        let mut interp = Interp::new();
+        match runnable(&root, cand.as_bytes(), 0, &mut interp) {
             Ok(()) => return Ok(cand.as_bytes()),
-            Err(Refused::Errno(_, Errno::NOENT)) => {}
+            Err(Refused::Errno(0, Errno::NOENT)) => {}
             Err(why) => {
-                first.get_or_insert((cand, why));
+                first.get_or_insert((cand, why, interp));
             }
         }
     }
-    if let Some((cand, why)) = first {
-        return Err(why.fatal("check", cand.as_bytes()));
+    if let Some((cand, why, interp)) = first {
+        return Err(why.fatal("find", cand.as_bytes(), &interp));
     }
     Err(Fatal::msg(
         Phase::Validate,
@@ -129,16 +131,22 @@ enum Refused {
     Exe(u8, overinit::exe::ExeError),
 }
 
+/// The last interpreter looked at (`runnable`), for the error line.
+type Interp = heapless::Vec<u8, { overinit::exe::HEAD }>;
+
 impl Refused {
-    fn fatal(self, action: &'static str, path: &[u8]) -> Fatal {
+    fn fatal(self, action: &'static str, path: &[u8], interp: &Interp) -> Fatal {
         let (depth, mut f) = match self {
             Refused::Errno(d, e) => (d, Fatal::new(Phase::Validate, action, path, e)),
             Refused::Exe(d, e) => (d, Fatal::msg(Phase::Validate, action, path, e.message())),
         };
+        if depth > 0 {
+            f.push(b" (interpreter ").push(interp).push(b")");
+        }
         f.hint = Some(if depth > 0 {
             "its interpreter (PT_INTERP or #!) must be an executable file inside the root filesystem"
         } else {
-            "init= must name an executable for this machine inside the root filesystem"
+            "init= must name an executable inside the root filesystem"
         });
         f
     }
@@ -152,7 +160,7 @@ const MAX_INTERP_DEPTH: u8 = 4;
 /// bit, a native ELF whose PT_INTERP is itself runnable, or a `#!` script
 /// whose interpreter is — each looked up as it will resolve after the
 /// switch (openat2 RESOLVE_IN_ROOT).
-fn runnable(root: &OwnedFd, path: &[u8], depth: u8) -> Result<(), Refused> {
+fn runnable(root: &OwnedFd, path: &[u8], depth: u8, last: &mut Interp) -> Result<(), Refused> {
     let errno = |e| Refused::Errno(depth, e);
     let fd = open_in(root, path).map_err(errno)?;
     let st = rustix::fs::fstat(&fd).map_err(errno)?;
@@ -188,9 +196,10 @@ fn runnable(root: &OwnedFd, path: &[u8], depth: u8) -> Result<(), Refused> {
         return Err(errno(Errno::LOOP));
     }
     // (A copy: `head` is reused by the interpreter's own check.)
-    let mut ibuf = [0u8; overinit::exe::HEAD];
-    ibuf[..interp.len()].copy_from_slice(interp);
-    runnable(root, &ibuf[..interp.len()], depth + 1)
+    last.clear();
+    let _ = last.extend_from_slice(interp);
+    let ibuf = last.clone();
+    runnable(root, &ibuf, depth + 1, last)
 }
 
 /// Open `path` (absolute or not) inside `root`, as the new root will see it.

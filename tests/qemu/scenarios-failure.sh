@@ -351,7 +351,7 @@ scenario_fail_garbage() {
 	img=$(overinit_image garbage --add "$cfg:/etc/overinit/config")
 	# A bad value for a key of ours is not noise: it stops the boot, clearly.
 	fail_boot fail_garbage-badvalue "$DEFAULT_ARGS overinit.size=lots" "$img" "$root:ro" "$state"
-	expect_failed reboot "overinit: error: cmdline: parse overinit.size=lots: invalid value — see the README's parameter table"
+	expect_failed reboot "overinit: error: cmdline: parse overinit.size=lots: invalid value — see docs/parameters.md"
 }
 
 # --- 10: the state filesystem read-only or full --------------------------------

@@ -152,7 +152,7 @@ scenario_persist_bad() {
 	sha=$(sha256sum "$state" | cut -d ' ' -f 1)
 	boot persist_bad "$DEFAULT_ARGS overinit.persist=/etc/ssh,etc/x overinit.on_error=poweroff" "$img" "$root:ro" "$state"
 	expect_no_panic
-	u_console | grep -axF "overinit: error: cmdline: parse overinit.persist=etc/x: persisted paths must be absolute, canonical (no //, ., .. or trailing /) and outside /data /dev /proc /sys — see the README's parameter table" >/dev/null ||
+	u_console | grep -axF "overinit: error: cmdline: parse overinit.persist=etc/x: persisted paths must be absolute, canonical (no //, ., .. or trailing /) and outside /data /dev /proc /sys — see docs/parameters.md" >/dev/null ||
 		fail "$BOOT_NAME: not the expected error line; got: $(u_console | grep -a -m 1 'overinit: error' || echo none)"
 	! probe_value start >/dev/null || fail "$BOOT_NAME: the real init ran"
 	[ "$(sha256sum "$state" | cut -d ' ' -f 1)" = "$sha" ] || fail "$BOOT_NAME: the state disk changed"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# qemu-test.sh — overinit on a real kernel (DESIGN §6, layer 3).
+# qemu-test.sh — overinit on a real kernel (docs/design.md §6, layer 3).
 #
 # Boots the installed Debian cloud kernel under QEMU (TCG) with an initramfs
 # packed by `overinit pack`, a read-only ext4 root disk whose /sbin/init is

@@ -3,7 +3,8 @@
 //! command line by a pure function. `init` executes it with a short loop
 //! ([`execute`]); `overinit plan` prints the same list; the unit tests read it.
 //!
-//! The sequence follows `shared/seeds/mount-plan.md`, with these deliberate
+//! The sequence follows the seed plan (the mount steps for a running system
+//! that `tests/qemu/reference-init.sh` runs as a busybox script), with these deliberate
 //! differences, each because the seed was written for a running system and
 //! we run in the initramfs:
 //! - The lower layer is the root *device* mounted read-only, not `mount --bind
@@ -11,7 +12,7 @@
 //! - `/data` is its own tmpfs, so nothing in the new root points into the
 //!   initramfs (which is emptied after the switch).
 //! - The seed's "mount /home before the overlay" is dropped: submounts under
-//!   lowerdir are not visible through an overlay (DESIGN §3), so /home is
+//!   lowerdir are not visible through an overlay (docs/design.md §5), so /home is
 //!   bind-mounted on top of the overlay instead — which the seed also does.
 //! - Directories in the new root are made after the overlay exists (the base
 //!   is read-only); they land in the tmpfs upper layer.
@@ -56,7 +57,7 @@ const LOWER: &str = "/data/system/layers/7:/data/system/layers/6:/data/system/la
 /// Length of `/data/system/layers/i:` in [`LOWER`].
 const LAYER_STRIDE: usize = 22;
 
-/// Boot phases, in order (DESIGN §1). Errors name the phase.
+/// Boot phases, in order (docs/design.md §1). Errors name the phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
     Guard,

@@ -223,7 +223,7 @@ fn command(plan: &Plan<'_>, step: &plan::Step<'_>) -> String {
     }
 }
 
-/// The table of DESIGN §2 for this plan.
+/// The table of docs/design.md §4 for this plan.
 fn end_state(plan: &Plan<'_>, c: &Cmdline<'_>) -> Vec<String> {
     let size = String::from_utf8_lossy(c.size.unwrap_or(plan::DEFAULT_SIZE)).into_owned();
     let state = match plan.state {

@@ -1,4 +1,4 @@
-//! The end state of DESIGN §2, checked requirement by requirement.
+//! The end state of docs/design.md §4, checked requirement by requirement.
 //!
 //! Pure: takes parsed mountinfo plus a `stat` callback (device and mode of a
 //! path), so every requirement is unit-tested on canned text. Each result
@@ -100,7 +100,7 @@ impl<'a> Checker<'a> {
     }
 }
 
-/// Checks every requirement of DESIGN §2. `want_size` is the expected
+/// Checks every requirement of docs/design.md §4. `want_size` is the expected
 /// `size=` of the /data/system tmpfs as mountinfo prints it (`1048576k`).
 pub fn check(mounts: &[Mount], stat: &dyn Fn(&str) -> Result<Stat, String>, want_size: Option<&str>) -> Vec<Check> {
     let mut c = Checker { mounts, stat, out: Vec::new() };

@@ -60,7 +60,7 @@
 //! @probe hold staying alive (probe.hold=1)   (only with probe.hold)
 //! ```
 //!
-//! `endstate` reports one `endstate.NAME` check per requirement of DESIGN §2
+//! `endstate` reports one `endstate.NAME` check per requirement of docs/design.md §4
 //! (`root overlay_dirs upper_work_dev run dev proc sys cgroup home data
 //! data_system data_state tmp no_oldroot`), then `endstate` itself (PASS
 //! when all hold). `unshare` does what `unshare -U -r true` does, in a child.

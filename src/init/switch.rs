@@ -5,7 +5,7 @@
 //! fallback, and an emptying of the old root that only ever deletes files on
 //! the initramfs itself. That wipe is the most dangerous code in the project:
 //! a walk that follows a mount point deleted a persistent /home in an
-//! experiment (DESIGN §3). Here every directory is compared by `st_dev`
+//! experiment (docs/design.md §5). Here every directory is compared by `st_dev`
 //! BEFORE it is opened, and again after, and nothing is removed from any
 //! other device.
 
@@ -95,7 +95,9 @@ pub fn find_init(given: Option<&[u8]>) -> Result<&[u8], Fatal> {
         sys::open_dir(NEWROOT.as_bytes()).map_err(|e| Fatal::new(Phase::Validate, "open", NEWROOT.as_bytes(), e))?;
     if let Some(path) = given {
         let mut interp = Interp::new();
-        return runnable(&root, path, 0, &mut interp).map(|()| path).map_err(|why| why.fatal("find init=", path, &interp));
+        return runnable(&root, path, 0, &mut interp)
+            .map(|()| path)
+            .map_err(|why| why.fatal("find init=", path, &interp));
     }
     // Like the kernel, the first candidate that runs; if none does, the
     // reason of the first one that exists.

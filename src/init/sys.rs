@@ -118,7 +118,7 @@ pub fn execve(path: &CStr, argv: &CVec, envp: &CVec) -> Errno {
 }
 
 /// Unblock every signal: the mask survives execve, and the real init must
-/// not start with signals blocked (DESIGN §3).
+/// not start with signals blocked (docs/design.md §5).
 pub fn unblock_all_signals() {
     const SIG_SETMASK: usize = 2;
     let empty: u64 = 0;

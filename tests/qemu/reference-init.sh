@@ -1,7 +1,7 @@
 #!/bin/busybox sh
 # shellcheck shell=dash
 # Reference /init for the rig's self-test (`./qemu-test.sh reference`): the
-# seed mount plan (seeds/mount-plan.md, DESIGN §1) as a busybox script. It
+# seed mount plan (the mount steps the project started from; docs/design.md §1) as a busybox script. It
 # proves the probe's `endstate` check and the persistence scenario pass for a
 # known-good sequence on the real kernel, so a failure with overinit is
 # overinit's. Not a product: no error policy, no rootfs emptying, root and

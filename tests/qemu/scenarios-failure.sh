@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # tests/qemu/scenarios-failure.sh — hostile input and failure (issue 4,
-# DESIGN §5): PID 1 never dies, the error is clear, nothing is lost.
+# docs/design.md §3): PID 1 never dies, the error is clear, nothing is lost.
 #
 # Each failing boot asserts
 #   - the exact error line the user reads on the console
@@ -12,7 +12,7 @@
 #     when the boot's timeout kills it),
 #   - the state image's sha256 unchanged.
 # The default image has no /bin/sh and the rig passes `panic=-1`, so the
-# default policy there is "reboot at once" (DESIGN §5).
+# default policy there is "reboot at once" (docs/design.md §3).
 
 # --- helpers ------------------------------------------------------------------
 
@@ -366,7 +366,7 @@ scenario_fail_state_ro() {
 	expect_failed poweroff "overinit: error: state: mount /dev/vdb (ext4) on /data/state: EACCES (permission denied) — the state device is read-only"
 }
 
-# DESIGN §5 protects the user's state: a full state filesystem that has
+# docs/design.md §3 protects the user's state: a full state filesystem that has
 # home/ boots (refusing would lock the user out of cleaning it up; writes to
 # /home then fail with ENOSPC, as on any full disk). One without home/
 # cannot give the system a /home: that is fatal, and says so.

@@ -41,7 +41,7 @@ scenario_rig_chroot() {
 		--add "$BUSYBOX:/bin/busybox")
 	root=$(root_disk default)
 	state=$(state_disk rig_chroot)
-	# DESIGN §3: chroot without pivot_root leaves the process outside its
+	# docs/design.md §5: chroot without pivot_root leaves the process outside its
 	# mount namespace's root, and unshare(CLONE_NEWUSER) refuses (EPERM).
 	boot rig_chroot "$DEFAULT_ARGS reference.switch=chroot probe.check=unshare,pid1" \
 		"$img" "$root:ro" "$state"
@@ -53,7 +53,7 @@ scenario_rig_chroot() {
 
 # --- overinit ----------------------------------------------------------------
 
-scenario endstate "overinit boot: DESIGN §2 end state, unshare -U works, the real init is PID 1"
+scenario endstate "overinit boot: docs/design.md §4 end state, unshare -U works, the real init is PID 1"
 scenario_endstate() {
 	local img
 	img=$(overinit_image default)

@@ -577,6 +577,7 @@ mod tests {
         let c = Cmdline::parse(&cmd);
         assert_eq!(c.init.map(<[u8]>::len), Some(INIT_PATH_MAX));
         assert!(c.first_fatal().is_none());
+        drop(c);
         cmd.push(b'a');
         let c = Cmdline::parse(&cmd);
         assert_eq!(c.init, None);

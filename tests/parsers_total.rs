@@ -47,12 +47,16 @@ fn assert_borrows(c: &Cmdline<'_>, inputs: &[&[u8]]) {
     }
     for p in &c.problems {
         assert!(within_any(p.key, inputs) && within_any(p.value, inputs));
-        assert!(p.key.starts_with(b"overinit."), "problem for a key that is not ours: {:?}", p.key);
+        // Ours, or init= over its limit (the one kernel key with a rule).
+        assert!(p.key.starts_with(b"overinit.") || p.key == b"init", "problem for a key that is not ours: {:?}", p.key);
     }
     assert!(c.problems.len() <= MAX_PROBLEMS);
     assert!(c.problem_count >= c.problems.len());
     if let Some(size) = c.size {
         assert!(cmdline::valid_size(size));
+    }
+    if let Some(init) = c.init {
+        assert!(init.len() <= cmdline::INIT_PATH_MAX, "init= past its limit stored");
     }
     if let Some(b) = c.break_before {
         assert!(b.can_break());

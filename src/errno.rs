@@ -144,7 +144,7 @@ const TABLE: &str = "\
 73 EDOTDOT 
 74 EBADMSG bad message
 75 EOVERFLOW value too large for data type
-76 ENOTUNIQ 
+76 ENOTUNIQ name not unique
 77 EBADFD 
 78 EREMCHG 
 79 ELIBACC 

@@ -26,6 +26,7 @@ pub mod devspec;
 pub mod errno;
 pub mod exe;
 pub mod layout;
+pub mod machineid;
 pub mod modlist;
 pub mod mountopt;
 pub mod partition;

@@ -214,6 +214,11 @@ fn command(plan: &Plan<'_>, step: &plan::Step<'_>) -> String {
         Op::Persist { path } => {
             let p = String::from_utf8_lossy(path);
             let (state, root) = (sh(format!("{STATE}{p}").as_bytes()), sh(format!("{NEWROOT}{p}").as_bytes()));
+            if path == b"/etc/machine-id" {
+                // Copied, not bound (init/persist.rs: systemd-machine-id-commit
+                // fails on a bound one); no valid id in either: a new random one.
+                return format!("grep -qx '[0-9a-f]\\{{32\\}}' {state} || cp {root} {state}; cp {state} {root}");
+            }
             format!("test -e {state} || cp -a {root} {state}; mount --bind {state} {root}")
         }
         Op::Layer { spec } => {
@@ -253,6 +258,9 @@ fn end_state(plan: &Plan<'_>, c: &Cmdline<'_>) -> Vec<String> {
     ];
     for step in &plan.steps {
         match step.op {
+            Op::Persist { path } if path == b"/etc/machine-id" => {
+                lines.push(format!("/etc/machine-id (a file in the overlay, not a mount: a copy of the one kept on {state}, the root's or a new random id on first boot)"));
+            }
             Op::Persist { path } => {
                 let p = String::from_utf8_lossy(path);
                 lines.push(format!("{p:<15} {state:<9} root {p} of the state filesystem (overinit.persist=)"));
@@ -306,7 +314,7 @@ mod tests {
     #[test]
     fn persisted_paths_size_inodes_overlay_options() {
         let c = Cmdline::parse(
-            b"root=/dev/vda overinit.state=/dev/vdb overinit.persist=/etc/ssh,/etc/machine-id \
+            b"root=/dev/vda overinit.state=/dev/vdb overinit.persist=/etc/ssh,/etc/machine-id,/etc/hostname \
               overinit.size=25% overinit.inodes=64k overinit.overlayopts=redirect_dir=on",
         );
         let text = render(&c).unwrap();
@@ -315,13 +323,14 @@ mod tests {
         ), "{text}");
         assert!(text.contains("mount -t tmpfs -o size=25%,nr_inodes=64k,mode=0755 tmpfs /data/system"));
         assert!(text.contains(",workdir=/data/system/work,redirect_dir=on overlay /mnt/newroot"));
-        assert!(text.contains(
-            "#   /etc/machine-id /dev/vdb  root /etc/machine-id of the state filesystem (overinit.persist=)"
-        ));
+        assert!(text
+            .contains("#   /etc/hostname   /dev/vdb  root /etc/hostname of the state filesystem (overinit.persist=)"));
+        assert!(text.contains("cp /data/state/etc/machine-id /mnt/newroot/etc/machine-id"), "{text}");
+        assert!(!text.contains("mount --bind /data/state/etc/machine-id"), "{text}");
         assert!(text.contains("#   /data/system    tmpfs     size=25%,nr_inodes=64k"));
-        // /etc/machine-id sorts before /etc/ssh: bound first.
+        // /etc/hostname sorts before /etc/ssh: bound first.
         assert!(
-            text.find("mount --bind /data/state/etc/machine-id").unwrap()
+            text.find("mount --bind /data/state/etc/hostname").unwrap()
                 < text.find("mount --bind /data/state/etc/ssh").unwrap()
         );
         let off = render(&Cmdline::parse(b"root=/dev/vda rw rootfstype=ext4 overinit.overlay=off")).unwrap();

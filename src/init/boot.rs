@@ -298,18 +298,20 @@ impl<'a> Boot<'a> {
                         .with_hint("give overinit.statefstype="));
                 }
                 Ok(d) => self.state = Some(d),
-                Err(f) if c.state_nofail => {
+                // (An ambiguous identifier is no missing device: it stops.)
+                Err(f) if c.state_nofail && f.detail == Some(devices::NOT_FOUND) => {
                     f.report();
                     log::warn()
                         .s("STATE DEVICE MISSING: booting with an EMPTY tmpfs state; nothing written to /home will be kept (overinit.state.nofail)")
                         .emit();
                     self.plan = plan::build_for(&self.c, StateSource::Tmpfs).map_err(plan_fatal)?;
                 }
-                Err(f) => {
+                Err(f) if f.detail == Some(devices::NOT_FOUND) => {
                     return Err(f.with_hint(
                         "a configured state device must appear: booting without it would hide /home (overinit.state.nofail boots with an empty state)",
                     ))
                 }
+                Err(f) => return Err(f),
             }
         }
         Ok(())

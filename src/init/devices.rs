@@ -100,7 +100,7 @@ pub fn find(what: &'static str, spec: &[u8], deadline_us: Option<u64>) -> Result
     let mut appeared = start;
     let mut sb = [0u8; superblock::PROBE_BYTES];
     loop {
-        if let Some(mut dev) = scan(&parsed, &mut sb) {
+        if let Some(mut dev) = scan(&parsed, &mut sb, what, spec)? {
             dev.waited_us = appeared - start;
             dev.appeared_us = appeared;
             dev.found_us = sys::now_us();
@@ -180,7 +180,14 @@ pub fn mount_layer(spec: &[u8], target: &str, deadline: Option<u64>) -> Result<(
         let mut sb = [0u8; superblock::PROBE_BYTES];
         found(path, &mut sb).ok_or(Errno::NXIO)?
     } else {
-        find("wait for layer device", spec, deadline).map_err(|f| f.errno.unwrap_or(Errno::NXIO))?
+        find("wait for layer device", spec, deadline).map_err(|f| {
+            // The matches are named here; the layer step's line follows.
+            if f.detail == Some(AMBIGUOUS) {
+                f.report();
+                return Errno::NOTUNIQ;
+            }
+            f.errno.unwrap_or(Errno::NXIO)
+        })?
     };
     if dev.fstype.is_empty() {
         return Err(Errno::INVAL);
@@ -188,16 +195,28 @@ pub fn mount_layer(spec: &[u8], target: &str, deadline: Option<u64>) -> Result<(
     sys::mount(&dev.path, target, &dev.fstype, overinit::mountopt::ms::RDONLY, b"")
 }
 
+/// Most matching devices an ambiguity error names.
+const MATCHES_NAMED: usize = 4;
+
+/// The detail of an ambiguous identifier.
+pub const AMBIGUOUS: &str = "more than one device matches: refusing to guess";
+
 // Not inlined into `find`: LLVM's inlining here costs ~370 bytes of init.
+/// The one device `spec` names, None if none (yet), or an error naming
+/// every match if more than one device matches: a cloned disk or a
+/// visitor's stick carrying the same LABEL= must not be mounted (or
+/// written) in place of the real one.
 #[inline(never)]
-fn scan(spec: &DevSpec<'_>, sb: &mut [u8]) -> Option<Device> {
+fn scan(spec: &DevSpec<'_>, sb: &mut [u8], what: &'static str, text: &[u8]) -> Result<Option<Device>, Fatal> {
     if let DevSpec::Path(p) = spec {
         let mut path = Vec::new();
-        path.extend_from_slice(p).ok()?;
-        return found(path, sb);
+        path.extend_from_slice(p).map_err(|_| Fatal::new(Phase::Devices, what, text, Errno::NAMETOOLONG))?;
+        return Ok(found(path, sb));
     }
-    let dirfd = sys::open_dir(b"/sys/class/block").ok()?;
-    let mut result = None;
+    let Ok(dirfd) = sys::open_dir(b"/sys/class/block") else { return Ok(None) };
+    let mut names: Vec<Vec<u8, 32>, MATCHES_NAMED> = Vec::new();
+    let mut more = 0u32;
+    let mut first = None;
     let _ = sys::each_entry(&dirfd, |name, _| {
         let name = name.to_bytes();
         let path = match spec {
@@ -217,10 +236,62 @@ fn scan(spec: &DevSpec<'_>, sb: &mut [u8]) -> Option<Device> {
         };
         // A partition named in the table whose node is not there (yet) is
         // not found: the next uevent rescans.
-        result = path.and_then(|p| found(p, sb));
-        result.is_none()
+        let Some(dev) = path.and_then(|p| found(p, sb)) else { return true };
+        let short = &dev.path[5..];
+        // A whole disk and its own partition both matching are one
+        // filesystem (a partition starting at sector 0, as in a hybrid
+        // ISO) or a stale whole-disk superblock under a partition table:
+        // the partition counts, the disk does not. (A device-mapper or
+        // loop device over a matching device would carry its superblock
+        // too; none exists this early, but a dm-verity layer will: its
+        // data device must then be left out here.)
+        let part_of = |disk: &[u8], part: &[u8]| {
+            let mut rel: Vec<u8, 80> = Vec::new();
+            let mut buf = [0u8; 81];
+            rel.extend_from_slice(disk).is_ok()
+                && rel.push(b'/').is_ok()
+                && rel.extend_from_slice(part).is_ok()
+                && sys::cstr(&mut buf, &rel)
+                    .is_ok_and(|c| rustix::fs::statat(dirfd.as_fd(), c, AtFlags::empty()).is_ok())
+        };
+        if let Some(i) = names.iter().position(|n| part_of(short, n) || part_of(n, short)) {
+            if part_of(short, &names[i]) {
+                return true;
+            }
+            names.remove(i);
+            if i == 0 {
+                first = None;
+            }
+        }
+        let mut n = Vec::new();
+        let _ = n.extend_from_slice(short);
+        if names.push(n).is_err() {
+            more += 1;
+        }
+        if first.is_none() && names.len() == 1 {
+            first = Some(dev);
+        }
+        // MAJ:MIN is unique: no need to look further.
+        !matches!(spec, DevSpec::MajMin(..))
     });
-    result
+    if names.len() + more as usize > 1 {
+        let mut f = Fatal::msg(Phase::Devices, what, text, AMBIGUOUS);
+        f.push(b" (matched by");
+        for n in &names {
+            f.push(b" /dev/").push(n);
+        }
+        if more > 0 {
+            f.push(b" and more");
+        }
+        f.push(b")");
+        f.hint = Some("a cloned disk, or a second one with the same identifier? detach one, or name the device by an identifier only it has (UUID=, PARTUUID=)");
+        return Err(f);
+    }
+    Ok(match (first, names.first()) {
+        (Some(d), _) => Some(d),
+        (None, Some(n)) => path_of(n, None).and_then(|p| found(p, sb)),
+        _ => None,
+    })
 }
 
 /// If `name` is a whole disk whose partition table holds the partition

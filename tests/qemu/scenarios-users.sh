@@ -116,7 +116,7 @@ probe.read=/etc/ssh/ssh_host_key,/etc/ssh/key_link,/etc/ssh/new_key probe.write=
 	expect_file /etc/ssh/ssh_host_key base-key
 }
 
-scenario persist_file "overinit.persist= single file (/etc/machine-id): seeded, rewritten, the new content survives; a path the base lacks starts empty"
+scenario persist_file "overinit.persist= single file (/etc/hostname): seeded, rewritten, the new content survives; a path the base lacks starts empty; /etc/machine-id is copied (the root's valid id), not bound"
 scenario_persist_file() {
 	local img root state token dev
 	img=$(overinit_image default)
@@ -124,22 +124,28 @@ scenario_persist_file() {
 	state=$(state_disk persist_file)
 	# /var/lib/docker is not in the base: an empty directory on the state,
 	# and its mount point is made in the overlay.
-	local args="$DEFAULT_ARGS overinit.persist=/var/lib/docker,/etc/machine-id"
-	boot persist_file-boot1 "$args probe.read=/etc/machine-id probe.write=/etc/machine-id,/var/lib/docker/marker" \
+	local args="$DEFAULT_ARGS overinit.persist=/var/lib/docker,/etc/hostname,/etc/machine-id"
+	boot persist_file-boot1 "$args probe.read=/etc/hostname,/etc/machine-id probe.write=/etc/hostname,/var/lib/docker/marker" \
 		"$img" "$root:ro" "$state"
 	expect_good_boot
 	dev=$(u_state_dev)
-	u_expect_mount /etc/machine-id "/etc/machine-id ext4 /dev/vdb [^ ]+ $dev"
-	u_expect_mount /var/lib/docker "/var/lib/docker ext4 /dev/vdb [^ ]+ $dev"
+	u_expect_mount /etc/hostname "/etc/hostname ext4 /dev/vdb [^ ]+ $dev"
+	# /etc/machine-id: the root's valid id, kept on the state, copied into
+	# the overlay (a mount there fails systemd-machine-id-commit).
+	[ -z "$(mount_line /etc/machine-id)" ] || fail "$BOOT_NAME: /etc/machine-id is a mount point"
 	expect_file /etc/machine-id 0123456789abcdef0123456789abcdef
-	token=$(wrote_token /etc/machine-id)
-	[ -n "$token" ] || fail "$BOOT_NAME: /etc/machine-id was not written"
-	u_expect_disk_file "$state" /etc/machine-id "$token"
-	u_debugfs "$state" "stat /etc/machine-id" | grep -q 'Type: regular' || fail "state etc/machine-id is not a file"
+	u_expect_disk_file "$state" /etc/machine-id 0123456789abcdef0123456789abcdef
+	u_expect_mount /var/lib/docker "/var/lib/docker ext4 /dev/vdb [^ ]+ $dev"
+	expect_file /etc/hostname overinit-test
+	token=$(wrote_token /etc/hostname)
+	[ -n "$token" ] || fail "$BOOT_NAME: /etc/hostname was not written"
+	u_expect_disk_file "$state" /etc/hostname "$token"
+	u_debugfs "$state" "stat /etc/hostname" | grep -q 'Type: regular' || fail "state etc/hostname is not a file"
 	u_expect_disk_file "$state" /var/lib/docker/marker "$(wrote_token /var/lib/docker/marker)"
-	boot persist_file-boot2 "$args probe.read=/etc/machine-id,/var/lib/docker/marker" "$img" "$root:ro" "$state"
+	boot persist_file-boot2 "$args probe.read=/etc/hostname,/etc/machine-id,/var/lib/docker/marker" "$img" "$root:ro" "$state"
 	expect_good_boot
-	expect_file /etc/machine-id "$token"
+	expect_file /etc/hostname "$token"
+	expect_file /etc/machine-id 0123456789abcdef0123456789abcdef
 	[ "$(file_content /var/lib/docker/marker)" != ABSENT ] || fail "$BOOT_NAME: /var/lib/docker/marker is gone"
 }
 

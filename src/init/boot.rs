@@ -46,8 +46,8 @@ impl Clock {
 struct Boot<'a> {
     c: Cmdline<'a>,
     plan: Plan<'a>,
-    argv: CVec,
-    envp: CVec,
+    argv: CVec<'static>,
+    envp: CVec<'static>,
     modules: u32,
     root: Option<Device>,
     state: Option<Device>,
@@ -69,7 +69,7 @@ struct Boot<'a> {
 }
 
 /// Run the boot. Never returns: ends in execve or in the failure policy.
-pub fn run(argv: CVec, envp: CVec) -> ! {
+pub fn run(argv: CVec<'static>, envp: CVec<'static>) -> ! {
     let t0 = sys::now_us();
     let start_real = sys::clock_us(sys::CLOCK_REALTIME);
     let mut clock = Clock { start: t0, start_real, last: t0, per_phase: [0; Phase::ALL.len()] };
@@ -231,7 +231,8 @@ impl<'a> Boot<'a> {
     /// retry).
     fn steps(&mut self, phase: Phase) -> Result<(), Fatal> {
         let found = self.found();
-        let r = plan::execute(&self.plan, phase, self.resume, &found, &mut sys::Real { deadline: self.deadline });
+        let r =
+            plan::execute(&self.plan, phase, self.resume, &found, &mut crate::kernel::Real { deadline: self.deadline });
         let failure = match r {
             Ok(()) => return Ok(()),
             Err(failure) => failure,

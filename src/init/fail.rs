@@ -173,7 +173,7 @@ pub fn stop(f: &Fatal, envp: &CVec) -> ! {
 pub fn shell(why: &str, envp: &CVec) {
     log::warn().s("starting /bin/sh on the console (").s(why).s("); exit it to continue").emit();
     let argv = [c"sh".as_ptr(), core::ptr::null()];
-    let env = envp.with_extra(c"PS1=(overinit) # ");
+    let env = envp.clone().with_extra(c"PS1=(overinit) # ");
     if let Err(e) = sys::run_on_console(SHELL, &argv, &env) {
         log::error().s("shell: fork /bin/sh: ").errno(e.raw_os_error()).emit();
     }

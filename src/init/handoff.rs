@@ -33,7 +33,7 @@ use rustix::fs::{MemfdFlags, CWD};
 /// `start` is (CLOCK_REALTIME, CLOCK_MONOTONIC) in µs when overinit
 /// started. Best effort: on any error, argv is unchanged.
 #[inline(never)]
-pub fn systemd(init: &CStr, argv: &mut CVec, start: (u64, u64), num: &mut [u8; 24]) -> Option<OwnedFd> {
+pub fn systemd<'a>(init: &CStr, argv: &mut CVec<'a>, start: (u64, u64), num: &'a mut [u8; 24]) -> Option<OwnedFd> {
     if !is_systemd(init) {
         return None;
     }

@@ -10,13 +10,13 @@
 use crate::sys;
 use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use heapless::Vec;
-use rustix::fd::{BorrowedFd, IntoRawFd};
+use rustix::fd::BorrowedFd;
 use rustix::fs::{Mode, OFlags};
 
 /// Longest log line; longer lines are cut (and end with `…`).
 pub const LINE_MAX: usize = 1024;
 
-static KMSG: AtomicI32 = AtomicI32::new(-1);
+static KMSG: sys::KeptFd = sys::KeptFd::new();
 static DEBUG: AtomicBool = AtomicBool::new(false);
 
 /// Kernel log levels (`<N>` prefixes of /dev/kmsg).
@@ -32,10 +32,10 @@ pub enum Level {
 /// the lines for [`save`]. Kept open until exec.
 pub fn open_kmsg() {
     if let Ok(fd) = rustix::fs::open(c"/dev/kmsg", OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOCTTY, Mode::empty()) {
-        KMSG.store(fd.into_raw_fd(), Ordering::Relaxed);
+        KMSG.keep(fd);
     }
     if let Ok(fd) = rustix::fs::memfd_create(c"overinit-log", rustix::fs::MemfdFlags::CLOEXEC) {
-        KEPT.store(fd.into_raw_fd(), Ordering::Relaxed);
+        KEPT.keep(fd);
     }
 }
 
@@ -48,7 +48,7 @@ pub fn debug_enabled() -> bool {
 }
 
 fn kmsg() -> Option<BorrowedFd<'static>> {
-    sys::borrow_fd(KMSG.load(Ordering::Relaxed))
+    KMSG.get()
 }
 
 /// The console loglevel (first field of /proc/sys/kernel/printk): messages
@@ -140,9 +140,7 @@ impl Line {
             self.buf.truncate(n.saturating_sub(3));
             let _ = self.buf.extend_from_slice("…".as_bytes());
         }
-        if let Some(fd) =
-            sys::borrow_fd(KEPT.load(Ordering::Relaxed)).filter(|_| self.level != Level::Debug || debug_enabled())
-        {
+        if let Some(fd) = KEPT.get().filter(|_| self.level != Level::Debug || debug_enabled()) {
             sys::write_all(fd, &self.buf);
             sys::write_all(fd, b"\n");
         }
@@ -183,7 +181,7 @@ impl Line {
 
 /// A memfd holding every line of this boot, for [`save`] (a file in RAM:
 /// no fixed buffer to size, nothing in .bss).
-static KEPT: AtomicI32 = AtomicI32::new(-1);
+static KEPT: sys::KeptFd = sys::KeptFd::new();
 
 /// Where the log is left for the booted system.
 pub const SAVED: &core::ffi::CStr = c"/run/overinit/log";
@@ -191,7 +189,7 @@ pub const SAVED: &core::ffi::CStr = c"/run/overinit/log";
 /// Copy every line of this boot to [`SAVED`] (in the new root, once /run
 /// is mounted, right before exec). Best effort: the boot goes on without.
 pub fn save() {
-    let Some(kept) = sys::borrow_fd(KEPT.load(Ordering::Relaxed)) else { return };
+    let Some(kept) = KEPT.get() else { return };
     let _ = rustix::fs::mkdir(c"/run/overinit", Mode::from_raw_mode(0o755));
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC;
     if let Ok(fd) = rustix::fs::open(SAVED, flags, Mode::from_raw_mode(0o644)) {

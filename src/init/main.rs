@@ -11,6 +11,9 @@
 // Errors are returned by value (no heap to box them in); a `Fatal` is made
 // once per failed boot, so its size costs nothing that matters.
 #![allow(clippy::result_large_err)]
+// `unsafe` lives in the syscall seam (`sys`) and the process entry
+// (`start`), each allowed where it is, with its reason; nowhere else.
+#![deny(unsafe_code)]
 
 #[cfg(not(target_env = "musl"))]
 fn main() {
@@ -22,10 +25,17 @@ fn main() {
 mod boot;
 #[cfg(target_env = "musl")]
 mod devices;
+// The process entry (assembly, and the raw stack the kernel set up): the
+// one module besides `sys` where `unsafe` may appear.
+#[cfg(target_env = "musl")]
+#[allow(unsafe_code)]
+mod entry;
 #[cfg(target_env = "musl")]
 mod fail;
 #[cfg(target_env = "musl")]
 mod handoff;
+#[cfg(target_env = "musl")]
+mod kernel;
 #[cfg(target_env = "musl")]
 mod log;
 #[cfg(target_env = "musl")]
@@ -34,13 +44,13 @@ mod modules;
 mod persist;
 #[cfg(target_env = "musl")]
 mod switch;
+// The syscall seam: with `entry`, the only module where `unsafe` may appear;
+// it imports nothing from the boot (grep "crate::" src/init/sys.rs).
 #[cfg(target_env = "musl")]
+#[allow(unsafe_code)]
 mod sys;
 #[cfg(target_env = "musl")]
 mod uevent;
-
-#[cfg(target_env = "musl")]
-use core::ffi::c_char;
 
 // libc only for memcpy/memset/memcmp/strlen (the static archive gives the
 // linker just those objects): the few system calls rustix has no safe
@@ -67,56 +77,4 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
         overinit::cmdline::OnError::Shell => fail::die(&f, fail::after_shell()),
         p => fail::die(&f, p),
     }
-}
-
-#[cfg(target_env = "musl")]
-const USAGE: &[u8] = b"overinit init: PID 1 for the initramfs (run by the kernel as /init).\n\
-It mounts an overlay root and execs the real init; it refuses to run as\n\
-anything but PID 1 so it can never touch a running host.\n\
-To see what it would do: overinit plan --cmdline \"root=... overinit.state=...\"\n";
-
-// The process entry point, instead of crt1.o's `_start` (a name crt1.o,
-// which rustc always links, keeps taken): the kernel leaves argc, then
-// argv[] and envp[] (each NULL-terminated) at the stack pointer (System V
-// ABI, "Process Initialization"); pass that address to `start`.
-// x86_64: %rbp = 0 marks the outermost frame; the stack is 16-byte aligned
-// at entry, and `call` leaves it as a function expects it.
-#[cfg(all(target_env = "musl", target_arch = "x86_64"))]
-core::arch::global_asm!(
-    ".globl overinit_start",
-    "overinit_start:",
-    "xor ebp, ebp",
-    "mov rdi, rsp",
-    "call {start}",
-    start = sym start,
-);
-// aarch64: x29/x30 = 0 end the frame chain; sp is 16-byte aligned at entry.
-#[cfg(all(target_env = "musl", target_arch = "aarch64"))]
-core::arch::global_asm!(
-    ".globl overinit_start",
-    "overinit_start:",
-    "mov x29, #0",
-    "mov x30, #0",
-    "mov x0, sp",
-    "b {start}",
-    start = sym start,
-);
-
-#[cfg(target_env = "musl")]
-extern "C" fn start(sp: *const *const c_char) -> ! {
-    // Phase 0 — guard: on a host (pid != 1) touch nothing.
-    if rustix::process::getpid().as_raw_nonzero().get() != 1 {
-        sys::write_all(sys::console(), USAGE);
-        sys::exit(2)
-    }
-    // SAFETY: `sp` is the process entry stack (see `overinit_start`): argc, then
-    // argv's pointers and their NULL, then envp's and theirs.
-    let (argv, envp) = unsafe {
-        let argc = *sp as isize;
-        let argv = sp.add(1);
-        (argv, argv.offset(argc + 1))
-    };
-    // SAFETY: argv and envp are the NULL-terminated arrays the kernel gave.
-    let (argv, envp) = unsafe { (sys::CVec::from_raw(argv), sys::CVec::from_raw(envp)) };
-    boot::run(argv, envp)
 }

@@ -4,9 +4,10 @@
 //! few `unsafe` blocks in this file — each with its justification.
 
 use core::ffi::{c_char, CStr};
-use overinit::plan::Kernel;
-use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use rustix::fs::{Mode, OFlags, CWD};
+use core::marker::PhantomData;
+use core::sync::atomic::{AtomicI32, Ordering};
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
+use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::mount::{MountFlags, MountPropagationFlags};
 
@@ -14,22 +15,25 @@ use rustix::mount::{MountFlags, MountPropagationFlags};
 /// (init/main.c: MAX_INIT_ARGS, MAX_INIT_ENVS); room for both plus NULLs.
 pub const MAX_VEC: usize = 40;
 
-/// argv or envp as the kernel gave them, borrowed for the process lifetime.
-#[derive(Clone, Copy)]
-pub struct CVec {
+/// argv or envp: NULL-terminated pointers to C strings that live for `'a`
+/// (the kernel's, for the process lifetime; or, after [`CVec::with_first`]
+/// and [`CVec::insert_after_first`], strings of the caller that outlive it).
+#[derive(Clone)]
+pub struct CVec<'a> {
     ptrs: [*const c_char; MAX_VEC],
     len: usize,
+    strings: PhantomData<&'a CStr>,
 }
 
-impl CVec {
+impl<'a> CVec<'a> {
     /// Copy a NULL-terminated pointer array (at most MAX_VEC - 1 entries).
     ///
     /// # Safety
     /// `p` must be NULL or point to a NULL-terminated array of pointers to
     /// NUL-terminated strings that live for the whole process — which is what
     /// the C runtime passes to `main` as argv and envp.
-    pub unsafe fn from_raw(p: *const *const c_char) -> Self {
-        let mut v = CVec { ptrs: [core::ptr::null(); MAX_VEC], len: 0 };
+    pub unsafe fn from_raw(p: *const *const c_char) -> CVec<'static> {
+        let mut v = CVec { ptrs: [core::ptr::null(); MAX_VEC], len: 0, strings: PhantomData };
         if p.is_null() {
             return v;
         }
@@ -49,7 +53,7 @@ impl CVec {
     /// Insert `extra` right after entry 0, before the kernel's arguments.
     /// Returns false, changing nothing, if they do not fit (the kernel
     /// passes at most 32 arguments: they always do).
-    pub fn insert_after_first(&mut self, extra: &[&CStr]) -> bool {
+    pub fn insert_after_first(&mut self, extra: &[&'a CStr]) -> bool {
         let (n, len) = (extra.len(), self.len);
         if len == 0 || len + n >= MAX_VEC {
             return false;
@@ -71,25 +75,40 @@ impl CVec {
         self
     }
 
-    /// Replace entry 0 (argv[0] becomes the real init's path). The copy
-    /// points into `first`: use it (execve) while `first` is alive.
-    pub fn with_first(mut self, first: &CStr) -> Self {
-        if self.len == 0 {
-            self.len = 1;
-        }
-        self.ptrs[0] = first.as_ptr();
-        self
+    /// A copy with entry 0 replaced (argv[0] becomes the real init's path):
+    /// it points into `first`, so it lives no longer than `first`.
+    pub fn with_first<'b>(&self, first: &'b CStr) -> CVec<'b>
+    where
+        'a: 'b,
+    {
+        let mut v = CVec { ptrs: self.ptrs, len: self.len.max(1), strings: PhantomData };
+        v.ptrs[0] = first.as_ptr();
+        v
     }
 }
 
-/// Borrow a raw fd that this process keeps open until exec (the kmsg fd).
-pub fn borrow_fd(fd: i32) -> Option<BorrowedFd<'static>> {
-    if fd < 0 {
-        return None;
+/// A file descriptor kept open for the life of the process (the kmsg fd,
+/// the log's memfd): set once from an `OwnedFd`, which it then never closes
+/// (close-on-exec does, at exec), so every borrow of it is valid for
+/// `'static`. The only way to get a `'static` borrow of a raw fd here.
+pub struct KeptFd(AtomicI32);
+
+impl KeptFd {
+    pub const fn new() -> Self {
+        KeptFd(AtomicI32::new(-1))
     }
-    // SAFETY: only called with fds opened by this process and never closed
-    // (they are close-on-exec), so the fd stays valid for 'static.
-    Some(unsafe { BorrowedFd::borrow_raw(fd) })
+
+    /// Keep `fd` open for good (a second call keeps both).
+    pub fn keep(&self, fd: OwnedFd) {
+        self.0.store(fd.into_raw_fd(), Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> Option<BorrowedFd<'static>> {
+        let fd = self.0.load(Ordering::Relaxed);
+        // SAFETY: a non-negative value was stored by `keep` from an OwnedFd
+        // whose ownership it took (into_raw_fd) and which nothing closes.
+        (fd >= 0).then(|| unsafe { BorrowedFd::borrow_raw(fd) })
+    }
 }
 
 /// The console: the kernel opened /dev/console as fds 0–2 before starting
@@ -237,34 +256,6 @@ pub fn sleep_ms(ms: u64) {
     let _ = rustix::thread::nanosleep(&t);
 }
 
-/// The plan executor's view of the kernel.
-pub struct Real {
-    /// Until when a layer's device is waited for (None: no limit).
-    pub deadline: Option<u64>,
-}
-
-impl Kernel for Real {
-    fn mkdir(&mut self, path: &str, mode: u32) -> Result<(), i32> {
-        let mut buf = [0u8; PATH_MAX];
-        let path = cstr(&mut buf, path.as_bytes()).map_err(|e| e.raw_os_error())?;
-        rustix::fs::mkdirat(CWD, path, Mode::from_raw_mode(mode)).map_err(|e| e.raw_os_error())?;
-        // mkdir applies the umask; modes like 1777 must be exact.
-        rustix::fs::chmod(path, Mode::from_raw_mode(mode)).map_err(|e| e.raw_os_error())
-    }
-
-    fn mount(&mut self, source: &[u8], target: &str, fstype: &[u8], flags: u32, data: &[u8]) -> Result<(), i32> {
-        mount(source, target, fstype, flags, data).map_err(|e| e.raw_os_error())
-    }
-
-    fn persist(&mut self, state: &CStr, root: &CStr) -> Result<(), i32> {
-        crate::persist::persist(state, root).map_err(|e| e.raw_os_error())
-    }
-
-    fn layer(&mut self, spec: &[u8], target: &str) -> Result<(), i32> {
-        crate::devices::mount_layer(spec, target, self.deadline).map_err(|e| e.raw_os_error())
-    }
-}
-
 /// Attach the open file `image` read-only to a free loop device with
 /// autoclear (the loop goes away with its last user); the loop device,
 /// open (keep it open until it is mounted), and its path.
@@ -280,7 +271,7 @@ pub fn loop_attach(image: BorrowedFd<'_>) -> Result<(OwnedFd, overinit::devspec:
     let n = u64::try_from(n).map_err(|_| Errno::from_raw_os_error(-n as i32))?;
     let mut path = heapless::Vec::new();
     let _ = path.extend_from_slice(b"/dev/loop");
-    let _ = path.extend_from_slice(crate::log::dec(n, &mut [0; 20]));
+    let _ = path.extend_from_slice(overinit::decimal::dec(n, &mut [0; 20]));
     let lo = open_ro(&path)?;
     // struct loop_config: fd, block_size, struct loop_info64 (lo_flags at
     // byte 60 of the whole), 64 reserved bytes: 304 bytes.

@@ -271,7 +271,7 @@ image() {
 	shift 2
 	local out=$BUILD/img/$name.img
 	if [ ! -f "$out" ]; then
-		"$OVERINIT" pack --output "$out" --init "$init" "$@" >"$out.log" 2>&1 ||
+		"$OVERINIT" pack --no-conf --output "$out" --init "$init" "$@" >"$out.log" 2>&1 ||
 			fail "overinit pack ($name) failed: $(tail -n 3 "$out.log" | tr '\n' ' ')"
 	fi
 	printf '%s\n' "$out"

@@ -118,7 +118,8 @@ install_deps() {
 	want+=(xfsprogs btrfs-progs dosfstools mtools erofs-utils squashfs-tools gdisk fdisk python3)
 	case $ARCH in
 	# systemd: handoff_real_systemd boots the host's own systemd (never run here)
-	x86_64) want+=(qemu-system-x86 linux-image-cloud-amd64 systemd) ;;
+	# debootstrap: debian_package (scenarios-debian.sh) debootstraps a Debian 12 root
+	x86_64) want+=(qemu-system-x86 linux-image-cloud-amd64 systemd debootstrap) ;;
 	aarch64) want+=(qemu-system-arm kmod) ;; # kmod: depmod for the fetched kernel
 	esac
 	local missing=() p
@@ -271,7 +272,7 @@ image() {
 	shift 2
 	local out=$BUILD/img/$name.img
 	if [ ! -f "$out" ]; then
-		"$OVERINIT" pack --output "$out" --init "$init" "$@" >"$out.log" 2>&1 ||
+		"$OVERINIT" pack --no-conf --output "$out" --init "$init" "$@" >"$out.log" 2>&1 ||
 			fail "overinit pack ($name) failed: $(tail -n 3 "$out.log" | tr '\n' ' ')"
 	fi
 	printf '%s\n' "$out"

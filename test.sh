@@ -8,7 +8,7 @@ need=()
 for pair in qemu-system-x86_64:qemu-system-x86 mkfs.ext4:e2fsprogs mkfs.xfs:xfsprogs mkfs.btrfs:btrfs-progs \
     mkfs.vfat:dosfstools mkfs.erofs:erofs-utils mksquashfs:squashfs-tools cpio:cpio sgdisk:gdisk \
     sfdisk:fdisk blkid:util-linux busybox:busybox-static mcopy:mtools python3:python3 \
-    qemu-system-aarch64:qemu-system-arm depmod:kmod; do
+    qemu-system-aarch64:qemu-system-arm depmod:kmod debootstrap:debootstrap; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || need+=(linux-image-cloud-amd64)
@@ -21,6 +21,9 @@ fi
 for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
     rustup target list --installed 2>/dev/null | grep -qx $t || rustup target add $t
 done
+
+# scenarios-debian.sh builds the .deb with cargo-deb.
+command -v cargo-deb >/dev/null 2>&1 || cargo install --locked cargo-deb
 
 echo "== unit and property tests"
 cargo test --workspace --quiet

@@ -10,11 +10,13 @@ overinit: PID 1 for the initramfs (volatile overlay root, persistent state)
 Usage:
   overinit pack --output FILE --init PATH [OPTIONS]
   overinit plan --cmdline \"KERNEL COMMAND LINE\" [--config FILE]
+  overinit ls [--check] IMAGE
   overinit --help | --version
 
 Commands:
   pack   write an initramfs image holding overinit, kernel modules and files
   plan   print the mounts the boot would make for a command line (touches nothing)
+  ls     list an image: files, modules in load order, command-line defaults
 
 Run 'overinit COMMAND --help' for the options of a command.
 ";
@@ -46,7 +48,8 @@ Options:
                              dependencies. They are stored
                              decompressed as {modules}/NAME.ko and listed in
                              {list}
-      --kernel-release KVER  take modules from /lib/modules/KVER
+      --kernel-release KVER  take modules from /lib/modules/KVER (an error if no
+                             module is asked for); --kver KVER is the same
       --modules-dir DIR      take modules from DIR (holding modules.dep)
                              (default for both: /lib/modules/$(uname -r), the
                              running kernel)
@@ -68,6 +71,14 @@ Options:
                              comments); the command line wins. Checked with
                              the boot's own parser: a bad value or unknown
                              overinit.* key refuses the pack
+      --conf-dir DIR         read defaults from DIR/{conf} and DIR/conf.d/*.conf
+                             instead of {confdir} (KEY = VALUE lines, KEY a long
+                             option: init, modules, compress, config, add,
+                             concurrent-modules = yes|no; '#' starts a comment
+                             line); the command line comes after them, so its
+                             values win and its --module adds to theirs.
+                             {confdir} is read when it exists
+      --no-conf              ignore {confdir}
   -h, --help                 show this help
 
 Exit status: 0 on success, 1 if the image cannot be made, 2 for usage errors.
@@ -75,20 +86,25 @@ Exit status: 0 on success, 1 if the image cannot be made, 2 for usage errors.
         modules = layout::MODULES_DIR,
         list = layout::MODULE_LIST,
         config = layout::CONFIG,
+        conf = crate::config_file::MAIN_FILE,
+        confdir = crate::config_file::DEFAULT_DIR,
     )
 }
 
 /// Options of the long form, for "did you mean" on a typo.
-const PACK_OPTIONS: &[&str] = &[
+pub const PACK_OPTIONS: &[&str] = &[
     "output",
     "init",
     "module",
     "kernel-release",
+    "kver",
     "modules-dir",
     "add",
     "compress",
     "config",
     "concurrent-modules",
+    "conf-dir",
+    "no-conf",
     "help",
 ];
 
@@ -155,7 +171,8 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
             Short('h') | Long("help") => return Ok(Request::Help),
             Short('o') | Long("output") => output = Some(PathBuf::from(parser.value().map_err(lex)?)),
             Long("init") => init = Some(PathBuf::from(parser.value().map_err(lex)?)),
-            Long("kernel-release") => {
+            // --kver: mkinitcpio's -k/--kernel and dracut's --kver.
+            Long("kernel-release") | Long("kver") => {
                 let kver = parser.value().map_err(lex)?.string().map_err(lex)?;
                 if kver.is_empty() || kver.contains('/') {
                     return Err(usage(format!(
@@ -194,6 +211,15 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
     let init = init.ok_or_else(|| usage("missing --init PATH (the overinit init binary to store as /init)"))?;
     let modules_from = match (release, modules_dir) {
         (Some(_), Some(_)) => return Err(usage("--kernel-release and --modules-dir both name the modules; give one")),
+        (Some(kver), None) if modules.is_empty() => {
+            return Err(usage(format!(
+                "--kernel-release {kver} given, but no --module asks for modules from it (nor \
+                 modules = … in {}/{}): the image would not depend on that kernel; add --module NAME \
+                 or drop --kernel-release",
+                crate::config_file::DEFAULT_DIR,
+                crate::config_file::MAIN_FILE
+            )))
+        }
         (Some(kver), None) => ModulesFrom::Release(kver),
         (None, Some(dir)) => ModulesFrom::Dir(dir),
         (None, None) => ModulesFrom::RunningKernel,
@@ -283,6 +309,21 @@ mod tests {
         assert!(p.modules.is_empty() && p.adds.is_empty());
         let Request::Run(p) = parse(&["-o", "o", "--init", "i", "--modules-dir", "/m"]).unwrap() else { panic!() };
         assert_eq!(p.modules_from, ModulesFrom::Dir("/m".into()));
+    }
+
+    #[test]
+    fn kver_is_kernel_release_and_must_be_used() {
+        let Request::Run(p) = parse(&["-o", "o", "--init", "i", "--kver", "6.1.0-9-amd64", "--module", "x"]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(p.modules_from, ModulesFrom::Release("6.1.0-9-amd64".into()));
+        assert_eq!(
+            err(&["-o", "o", "--init", "i", "--kver", "6.1.0-9-amd64"]),
+            "--kernel-release 6.1.0-9-amd64 given, but no --module asks for modules from it (nor \
+             modules = … in /etc/overinit/overinit.conf): the image would not depend on that kernel; \
+             add --module NAME or drop --kernel-release"
+        );
     }
 
     #[test]

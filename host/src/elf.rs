@@ -65,11 +65,63 @@ pub fn machine(bytes: &[u8]) -> Option<Machine> {
     }
 }
 
+/// What an ELF program needs at run time, as far as the kernel's
+/// `load_elf_binary` is concerned: a `PT_INTERP` (a dynamic loader, which
+/// the initramfs does not have at /init time) or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Linking {
+    /// `ET_EXEC` or `ET_DYN` (static-pie) without `PT_INTERP`: runs alone.
+    Static,
+    /// Has `PT_INTERP`: the kernel execs the named loader first.
+    Dynamic,
+    /// Not an executable: `e_type` is not `ET_EXEC`/`ET_DYN` (a `.o`, a core).
+    NotExecutable(u16),
+}
+
+/// How `bytes` (a whole ELF file) links; `None` when the header or the
+/// program headers cannot be read (then it is no program the kernel runs).
+pub fn linking(bytes: &[u8]) -> Option<Linking> {
+    const ET_EXEC: u16 = 2;
+    const ET_DYN: u16 = 3;
+    const PT_INTERP: u32 = 3;
+    machine(bytes)?;
+    let big = bytes[5] == 2;
+    let u16_at = |at: usize| -> Option<u16> {
+        let b: [u8; 2] = bytes.get(at..at.checked_add(2)?)?.try_into().ok()?;
+        Some(if big { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) })
+    };
+    let u32_at = |at: usize| -> Option<u32> {
+        let b: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
+        Some(if big { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) })
+    };
+    let u64_at = |at: usize| -> Option<u64> {
+        let b: [u8; 8] = bytes.get(at..at.checked_add(8)?)?.try_into().ok()?;
+        Some(if big { u64::from_be_bytes(b) } else { u64::from_le_bytes(b) })
+    };
+    let e_type = u16_at(16)?;
+    if e_type != ET_EXEC && e_type != ET_DYN {
+        return Some(Linking::NotExecutable(e_type));
+    }
+    // elf(5): e_phoff, e_phentsize, e_phnum; 64-bit (class 2) or 32-bit.
+    let (phoff, phentsize, phnum) = match bytes[4] {
+        2 => (u64_at(32)?, u16_at(54)?, u16_at(56)?),
+        _ => (u64::from(u32_at(28)?), u16_at(42)?, u16_at(44)?),
+    };
+    for i in 0..usize::from(phnum) {
+        let at = usize::try_from(phoff).ok()?.checked_add(i.checked_mul(usize::from(phentsize))?)?;
+        if u32_at(at)? == PT_INTERP {
+            return Some(Linking::Dynamic);
+        }
+    }
+    Some(Linking::Static)
+}
+
 /// A minimal 64-bit ELF header for `machine`, little endian (tests).
 #[cfg(test)]
 pub fn header(machine: Machine) -> Vec<u8> {
     let mut h = vec![0u8; 64];
     h[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
+    h[16] = 2; // ET_EXEC, no program headers: a static program
     h[18..20].copy_from_slice(&machine.0.to_le_bytes());
     h
 }
@@ -114,6 +166,39 @@ mod tests {
         h[6] = 0;
         assert_eq!(machine(&h), None, "bad version");
         assert_eq!(machine(b""), None);
+    }
+
+    #[test]
+    fn linking_of_real_programs_and_bad_headers() {
+        // This test binary is dynamically linked (glibc host).
+        let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        assert_eq!(linking(&me), Some(Linking::Dynamic));
+        // A static program: busybox-static, when installed (as in CI).
+        if let Ok(bb) = std::fs::read("/bin/busybox") {
+            assert_eq!(linking(&bb), Some(Linking::Static));
+        }
+        // ET_EXEC with no program headers: static.
+        let mut h = header(Machine::X86_64);
+        assert_eq!(linking(&h), Some(Linking::Static));
+        // ET_REL (an object file): not a program.
+        h[16] = 1;
+        assert_eq!(linking(&h), Some(Linking::NotExecutable(1)));
+        h[16] = 2;
+        // One PT_INTERP program header right after the header.
+        h[32] = 64; // e_phoff
+        h[54] = 56; // e_phentsize
+        h[56] = 1; // e_phnum
+        let mut ph = vec![0u8; 56];
+        ph[0] = 3;
+        h.extend_from_slice(&ph);
+        assert_eq!(linking(&h), Some(Linking::Dynamic));
+        // Program headers past the end: unreadable, never a panic.
+        h[64] = 1; // PT_LOAD; the next ones are cut off
+        h[56] = 200;
+        assert_eq!(linking(&h), None);
+        h[32..40].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert_eq!(linking(&h), None);
+        assert_eq!(linking(b"#!/bin/sh"), None);
     }
 
     #[test]

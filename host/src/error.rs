@@ -9,6 +9,11 @@ use std::{fmt, io, path::PathBuf};
 pub enum Error {
     /// The command line cannot be understood (exit status 2).
     Usage(String),
+    /// A file of the configuration directory cannot be read.
+    ConfFile { path: PathBuf, err: io::Error },
+    /// A line of a configuration file is not `KEY = VALUE` with a known key
+    /// (exit status 2, like an unknown option).
+    ConfLine { path: PathBuf, line: usize, problem: String },
     /// `--init PATH` is missing, not a regular file, or empty.
     Init { path: PathBuf, problem: String },
     /// `--config FILE` cannot be read, is too large, or does not parse.
@@ -51,7 +56,7 @@ impl Error {
     /// 2 for usage errors, like other command-line tools; 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage(_) => 2,
+            Error::Usage(_) | Error::ConfLine { .. } => 2,
             _ => 1,
         }
     }
@@ -61,6 +66,8 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match self {
             Error::Usage(msg) => write!(f, "{msg}"),
+            Error::ConfFile { path, err } => write!(f, "{}: {err}", path.display()),
+            Error::ConfLine { path, line, problem } => write!(f, "{} line {line}: {problem}", path.display()),
             Error::Init { path, problem } => write!(f, "--init {}: {problem}", path.display()),
             Error::Config { path, problem } => write!(f, "--config {}: {problem}", path.display()),
             Error::SourceDateEpoch(value) => {

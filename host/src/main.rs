@@ -4,6 +4,7 @@
 //!  overinit pack  ─▶ cli (arguments) ─▶ pack: image (skeleton + /init
 //!                    + modules + --add) ─▶ cpio ─▶ compress ─▶ --output
 //!  overinit plan  ─▶ plan: overinit::plan::build(cmdline) printed as shell
+//!  overinit ls    ─▶ inspect: cpio_read (decompress, parse) ─▶ listing
 //! ```
 //!
 //! Each subcommand owns its argument parsing and error printing; this file
@@ -11,10 +12,13 @@
 
 mod cli;
 mod compress;
+mod config_file;
 mod cpio;
+mod cpio_read;
 mod elf;
 mod error;
 mod image;
+mod inspect;
 mod modules;
 mod pack;
 mod plan;
@@ -25,7 +29,7 @@ mod test_util;
 use std::process::ExitCode;
 
 /// Subcommands, for "did you mean" on a typo.
-const COMMANDS: &[&str] = &["pack", "plan"];
+const COMMANDS: &[&str] = &["pack", "plan", "ls"];
 
 fn main() -> ExitCode {
     let mut args = std::env::args_os().skip(1);
@@ -36,6 +40,7 @@ fn main() -> ExitCode {
     match command.to_string_lossy().as_ref() {
         "pack" => pack::main(args),
         "plan" => plan::main(args),
+        "ls" | "inspect" => inspect::main(args),
         "-h" | "--help" | "help" => {
             print!("{}", cli::HELP);
             ExitCode::SUCCESS

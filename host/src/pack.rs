@@ -46,7 +46,8 @@ pub struct Report {
 
 /// `overinit pack ARGS...`: parse, run, print one line on failure.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let result = cli::parse_pack(args).and_then(|request| match request {
+    let result = crate::config_file::with_defaults(args.into_iter().collect()).and_then(cli::parse_pack);
+    let result = result.and_then(|request| match request {
         Request::Help => {
             print!("{}", cli::pack_help());
             Ok(None)
@@ -163,6 +164,15 @@ fn read_config(path: &Path) -> Result<Vec<u8>, Error> {
     if let Some(at) = bytes.iter().position(|&b| b == 0) {
         return Err(problem(format!("NUL byte at offset {at} (the parser would stop there)")));
     }
+    // The kernel's command line has no comments, and neither does this: a
+    // `#` would be taken as (part of) a parameter.
+    if let Some(at) = bytes.iter().position(|&b| b == b'#') {
+        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        return Err(problem(format!(
+            "'#' on line {line}: the config has no comments (same syntax as the kernel command line); \
+             remove it"
+        )));
+    }
     let first = overinit::cmdline::Cmdline::parse(&bytes).problems.first().map(|p| {
         let value = if p.value.is_empty() { String::new() } else { format!("={}", String::from_utf8_lossy(p.value)) };
         format!("{}{value}: {}", String::from_utf8_lossy(p.key), p.what())
@@ -186,6 +196,25 @@ fn read_init(path: &Path) -> Result<Vec<u8>, Error> {
     let data = fs::read(path).map_err(|e| problem(e.to_string()))?;
     if data.is_empty() {
         return Err(problem("is empty".to_string()));
+    }
+    // A script (`#!`) is the kernel's business; an ELF program must run
+    // with nothing else in the image: no dynamic loader, no libc.so.
+    if let Some(machine) = elf::machine(&data) {
+        let target = machine.rust_arch().unwrap_or("x86_64");
+        let build = format!("build it with --target {target}-unknown-linux-musl");
+        match elf::linking(&data) {
+            Some(elf::Linking::Static) => {}
+            Some(elf::Linking::Dynamic) => {
+                return Err(problem(format!(
+                    "is dynamically linked (it names a program interpreter, PT_INTERP), and the \
+                     initramfs has no loader or shared libraries: {build}"
+                )))
+            }
+            Some(elf::Linking::NotExecutable(t)) => {
+                return Err(problem(format!("is an ELF file but not a program (e_type {t}): {build}")))
+            }
+            None => return Err(problem("is a truncated or damaged ELF file (program headers unreadable)".into())),
+        }
     }
     Ok(data)
 }
@@ -230,8 +259,18 @@ fn installed() -> String {
 
 /// Writes `bytes` to a new file beside `path` and renames it over `path`, so
 /// readers (and a failed run) never see a partial image.
+///
+/// An `--output` that is a symlink (`/boot/initrd.img -> initrd.img-KVER`)
+/// is written through: the file it points to is replaced and the link kept.
+/// An existing file keeps its permission bits (the new one is 0644).
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let fail = |err: io::Error| Error::Output { path: path.to_path_buf(), err };
+    let resolved = resolve_output(path).map_err(fail)?;
+    let path = resolved.as_path();
+    let mode = match fs::metadata(path) {
+        Ok(meta) => std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777,
+        Err(_) => 0o644,
+    };
     let Some(name) = path.file_name() else {
         return Err(fail(io::Error::new(io::ErrorKind::InvalidInput, "not a file name")));
     };
@@ -244,8 +283,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     tmp_name.push(format!(".tmp-{}", std::process::id()));
     let tmp = dir.join(tmp_name);
     let written = (|| {
-        let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o644).open(&tmp)?;
+        let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
         file.write_all(bytes)?;
+        // Set explicitly: the umask applies to open's mode.
+        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))?;
         file.sync_all()?;
         fs::rename(&tmp, path)
     })();
@@ -254,6 +295,26 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         let _ = fs::remove_file(&tmp);
         fail(err)
     })
+}
+
+/// `path`, or where the chain of symlinks at `path` ends (a dangling link
+/// names the file to create). Relative targets are relative to the link.
+fn resolve_output(path: &Path) -> io::Result<PathBuf> {
+    let mut path = path.to_path_buf();
+    // The kernel's limit on nested links (MAXSYMLINKS).
+    for _ in 0..40 {
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = fs::read_link(&path)?;
+                path = match path.parent() {
+                    Some(dir) => dir.join(target),
+                    None => target,
+                };
+            }
+            _ => return Ok(path),
+        }
+    }
+    Err(io::Error::from_raw_os_error(40)) // ELOOP
 }
 
 #[cfg(test)]
@@ -407,6 +468,13 @@ mod tests {
             refused(b"quiet -- overinit.size=1G"),
             format!("--config {at}: `--` ends the parameters: what follows would be ignored")
         );
+        assert_eq!(
+            refused(b"quiet\n# overinit.sise=1G\n"),
+            format!(
+                "--config {at}: '#' on line 2: the config has no comments (same syntax as the \
+                 kernel command line); remove it"
+            )
+        );
         assert_eq!(refused(b"quiet\0"), format!("--config {at}: NUL byte at offset 5 (the parser would stop there)"));
         assert_eq!(refused(&[b' '; 4096]), format!("--config {at}: 4096 bytes; init reads at most 4095"));
         f.args.config = Some(f.dir.path().join("missing"));
@@ -476,6 +544,29 @@ mod tests {
         f.args.init = f.dir.path().join("empty");
         fs::write(&f.args.init, b"").unwrap();
         assert_eq!(err(&f.args), format!("--init {}: is empty", f.args.init.display()));
+        // A dynamically linked program (this test binary, on a glibc host).
+        f.args.init = std::env::current_exe().unwrap();
+        let e = err(&f.args);
+        assert!(
+            e.ends_with(
+                ": is dynamically linked (it names a program interpreter, PT_INTERP), and the \
+             initramfs has no loader or shared libraries: build it with --target x86_64-unknown-linux-musl"
+            ) || !cfg!(target_arch = "x86_64"),
+            "{e}"
+        );
+        // An object file, and a header whose program headers are cut off.
+        f.args.init = f.dir.path().join("obj");
+        let mut h = elf::header(elf::Machine::AARCH64);
+        h[16] = 1;
+        fs::write(&f.args.init, &h).unwrap();
+        assert!(err(&f.args).ends_with(
+            ": is an ELF file but not a program (e_type 1): build it with --target aarch64-unknown-linux-musl"
+        ));
+        h[16] = 2;
+        h[56] = 1; // one program header, at offset 62: past the end
+        h[32] = 62;
+        fs::write(&f.args.init, &h).unwrap();
+        assert!(err(&f.args).ends_with(": is a truncated or damaged ELF file (program headers unreadable)"));
     }
 
     #[test]
@@ -634,6 +725,36 @@ mod tests {
                 layout::MODULE_LIST
             )
         );
+    }
+
+    #[test]
+    fn output_symlink_is_written_through_and_mode_kept() {
+        use std::os::unix::fs::{symlink, PermissionsExt as _};
+        let mut f = fixture("pack-symlink");
+        let real = f.dir.path().join("initrd.img-6.1.0-test");
+        fs::write(&real, b"old").unwrap();
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o600)).unwrap();
+        let link = f.dir.path().join("initrd.img");
+        symlink("initrd.img-6.1.0-test", &link).unwrap();
+        f.args.output = link.clone();
+        run(&f.args, 0).unwrap();
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays a link");
+        assert_ne!(fs::read(&real).unwrap(), b"old");
+        assert_eq!(fs::metadata(&real).unwrap().permissions().mode() & 0o7777, 0o600);
+        // A dangling link names the file to create, 0644.
+        let dangling = f.dir.path().join("dangling");
+        symlink("new-target", &dangling).unwrap();
+        f.args.output = dangling;
+        run(&f.args, 0).unwrap();
+        let created = f.dir.path().join("new-target");
+        assert_eq!(fs::metadata(&created).unwrap().permissions().mode() & 0o7777, 0o644);
+        // A loop is refused with ELOOP.
+        let a = f.dir.path().join("loop-a");
+        symlink("loop-b", &a).unwrap();
+        symlink("loop-a", f.dir.path().join("loop-b")).unwrap();
+        f.args.output = a.clone();
+        let e = run(&f.args, 0).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("cannot write {}: ", a.display())) && e.contains("os error 40"), "{e}");
     }
 
     #[test]

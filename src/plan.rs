@@ -1020,4 +1020,23 @@ mod tests {
         );
         assert!(matches!(err(br#"root=/dev/vda overinit.overlayopts=a="b"#), PlanError::OverlayOpts(Some(_))));
     }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/cmdline.rs): the nofail fallback
+    /// plan (a tmpfs state) cannot be built when a layer image lives on the
+    /// missing state device. It is a clean `Layers` error, which init
+    /// reports (boot.rs), not a plan that mounts nothing.
+    #[test]
+    fn nofail_fallback_without_the_state_holding_layers() {
+        let c = Cmdline::parse(
+            b"root=/dev/vda overinit.state=/dev/vdb overinit.state.nofail overinit.layers=/data/state/a.sqfs",
+        );
+        assert!(build(&c).is_ok());
+        let e = build_for(&c, StateSource::Tmpfs).unwrap_err();
+        assert_eq!(
+            e.describe(),
+            ("overinit.layers=", "images under /data/state/ need a state device (overinit.state=)")
+        );
+        let c = Cmdline::parse(b"root=/dev/vda overinit.state=/dev/vdb overinit.layers=LABEL=extra");
+        assert!(build_for(&c, StateSource::Tmpfs).is_ok());
+    }
 }

@@ -231,13 +231,71 @@ pub fn check(mounts: &[Mount], stat: &dyn Fn(&str) -> Result<Stat, String>, want
         }
     }
     c.push("no_oldroot", problems, "no oldroot or /mnt/newroot mount".into());
+
     c.out
+}
+
+/// What overinit promises beyond the end state (README, docs/design.md §4):
+/// the flags each system mount is made with, and its propagation — the
+/// initramfs' mounts are private, so the rbinds the real init gets are
+/// private too (no `shared:`/`master:` field; `--make-rslave` on them
+/// changes nothing, and systemd re-marks `/` shared itself).
+pub fn flags(mounts: &[Mount]) -> Check {
+    let mut problems = Vec::new();
+    let mut shown = Vec::new();
+    for (point, want) in [
+        ("/run", &["nosuid", "nodev"][..]),
+        ("/tmp", &["nosuid", "nodev"]),
+        ("/data", &["nosuid", "nodev"]),
+        ("/dev", &["nosuid"]),
+        ("/proc", &["nosuid", "nodev", "noexec"]),
+        ("/sys", &["nosuid", "nodev", "noexec"]),
+        ("/sys/fs/cgroup", &["nosuid", "nodev", "noexec"]),
+    ] {
+        let Some(m) = visible(mounts, point) else {
+            problems.push(format!("nothing mounted on {point}"));
+            continue;
+        };
+        let have: Vec<&str> = m.opts.split(',').collect();
+        let missing: Vec<&str> = want.iter().copied().filter(|w| !have.contains(w)).collect();
+        if !missing.is_empty() {
+            problems.push(format!("{point} lacks {} ({})", missing.join(","), m.opts));
+        }
+        if !m.optional.is_empty() && ["/dev", "/proc", "/sys"].contains(&point) {
+            problems
+                .push(format!("{point} propagation {} (want private, as the initramfs' mounts)", m.optional.join(" ")));
+        }
+        shown.push(format!("{point} {}", m.opts));
+    }
+    let pass = problems.is_empty();
+    Check { name: "flags", pass, detail: if pass { shown.join("; ") } else { problems.join("; ") } }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::mountinfo::parse;
+
+    #[test]
+    fn flags_of_overinits_mounts() {
+        let good = "\
+30 1 0:23 / / rw,relatime - overlay overlay rw,lowerdir=/mnt/newroot
+31 30 0:26 / /run rw,nosuid,nodev,relatime - tmpfs tmpfs rw,mode=755
+32 30 0:5 / /dev rw,nosuid,relatime - devtmpfs devtmpfs rw
+33 30 0:19 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw
+34 30 0:20 / /sys rw,nosuid,nodev,noexec,relatime - sysfs sysfs rw
+35 34 0:27 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw
+36 30 0:28 / /tmp rw,nosuid,nodev,relatime - tmpfs tmpfs rw
+39 30 0:21 / /data rw,nosuid,nodev,relatime - tmpfs tmpfs rw,mode=755
+";
+        let c = flags(&parse(good).unwrap());
+        assert!(c.pass, "{}", c.detail);
+        let c = flags(&parse(&good.replace("/tmp rw,nosuid,nodev", "/tmp rw,nodev")).unwrap());
+        assert!(!c.pass && c.detail.contains("/tmp lacks nosuid"), "{}", c.detail);
+        let c =
+            flags(&parse(&good.replace("/dev rw,nosuid,relatime -", "/dev rw,nosuid,relatime shared:4 -")).unwrap());
+        assert!(!c.pass && c.detail.contains("/dev propagation shared:4"), "{}", c.detail);
+    }
 
     /// mountinfo of a correct end state, captured on Debian's 6.1 cloud
     /// kernel (the `reference` scenario: the seed plan as a busybox script).

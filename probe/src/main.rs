@@ -320,6 +320,13 @@ fn run_checks(r: &mut Report, args: &ProbeArgs, mounts: Option<&[mountinfo::Moun
                 Err(e) => r.check("unshare", false, &e),
             },
             "meminfo" => report_meminfo(r, true),
+            "flags" => match mounts {
+                None => r.check("flags", false, "no parsed mountinfo"),
+                Some(m) => {
+                    let c = endstate::flags(m);
+                    r.check("flags", c.pass, &c.detail);
+                }
+            },
             "endstate" => match mounts {
                 None => r.check("endstate", false, "no parsed mountinfo"),
                 Some(m) => {

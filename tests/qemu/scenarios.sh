@@ -53,11 +53,11 @@ scenario_rig_chroot() {
 
 # --- overinit ----------------------------------------------------------------
 
-scenario endstate "overinit boot: docs/design.md §4 end state, unshare -U works, the real init is PID 1"
+scenario endstate "overinit boot: docs/design.md §4 end state, the flags and (private) propagation of its system mounts, unshare -U works, the real init is PID 1"
 scenario_endstate() {
 	local img
 	img=$(overinit_image default)
-	check_endstate endstate "$img"
+	check_endstate endstate "$img" default flags
 }
 
 scenario minimal_root "endstate on a root without /home /run /tmp /data: overinit creates them in the overlay"
@@ -100,11 +100,12 @@ scenario_persist() {
 # check_endstate NAME IMAGE [ROOT_VARIANT]: one boot asserting the whole
 # end state.
 check_endstate() {
-	local name=$1 img=$2 root state
+	local name=$1 img=$2 root state extra=${4:-}
 	root=$(root_disk "${3:-default}")
 	state=$(state_disk "$name")
-	boot "$name" "$DEFAULT_ARGS probe.check=endstate,unshare,pid1 probe.size=1048576k" \
+	boot "$name" "$DEFAULT_ARGS probe.check=endstate,unshare,pid1${extra:+,$extra} probe.size=1048576k" \
 		"$img" "$root:ro" "$state"
+	[ -z "$extra" ] || expect_check "$extra"
 	expect_good_boot
 	expect_check endstate
 	expect_check unshare

@@ -32,3 +32,4 @@ pub mod mountopt;
 pub mod partition;
 pub mod plan;
 pub mod superblock;
+pub mod verity;

@@ -357,7 +357,8 @@ pub fn parse_i32(v: &[u8]) -> Option<i32> {
 /// case), or a percentage of RAM (`50%`) — what mm/shmem.c accepts.
 pub fn valid_size(v: &[u8]) -> bool {
     let digits = v.iter().take_while(|b| b.is_ascii_digit()).count();
-    if digits == 0 || digits > 19 {
+    // 0 is tmpfs' "no limit" (size= and nr_inodes=): a limit must limit.
+    if digits == 0 || digits > 19 || v[..digits].iter().all(|&b| b == b'0') {
         return false;
     }
     match &v[digits..] {
@@ -568,6 +569,17 @@ mod tests {
 
     fn split(s: &[u8]) -> StdVec<(&[u8], Option<&[u8]>)> {
         args(s).collect()
+    }
+
+    #[test]
+    fn zero_is_no_size() {
+        for v in [&b"0"[..], b"0M", b"000k", b"0%"] {
+            assert!(!valid_size(v), "{v:?}");
+        }
+        assert!(valid_size(b"10M") && valid_size(b"1") && valid_size(b"50%"));
+        let c = Cmdline::parse(b"overinit.size=0 overinit.inodes=0");
+        assert_eq!((c.size, c.inodes), (None, None));
+        assert_eq!(c.problems.iter().filter(|p| p.kind == ProblemKind::BadValue).count(), 2);
     }
 
     #[test]

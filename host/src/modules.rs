@@ -1036,4 +1036,231 @@ kernel/drivers/char/hw_random/virtio-rng.ko: kernel/drivers/virtio/virtio.ko ker
         let err = ModuleTree::parse(Path::new("/m"), b"a.ko:\nnonsense\n", b"").unwrap_err().to_string();
         assert_eq!(err, "/m/modules.dep: line 2: expected 'FILE: DEPS...', found \"nonsense\"");
     }
+
+    /// A tree with `modules.alias`, `modules.builtin.modinfo` and a
+    /// modprobe.d text.
+    fn kmod_tree(dep: &str, builtin: &str, alias: &str, modinfo: &[u8], conf: &str) -> (TempDir, ModuleTree) {
+        let (dir, _) = tree(dep, builtin, &[]);
+        fs::write(dir.path().join("modules.alias"), alias).unwrap();
+        fs::write(dir.path().join("modules.builtin.modinfo"), modinfo).unwrap();
+        let mut config = Config::default();
+        config.parse(Path::new("/etc/modprobe.d/test.conf"), conf);
+        let t = ModuleTree::load(dir.path()).unwrap().with_config(config);
+        (dir, t)
+    }
+
+    /// Debian 6.1 generic: ext4 and jbd2 softdep on crypto-crc32c, two
+    /// modules provide it.
+    const GENERIC_DEP: &str = "\
+kernel/fs/ext4/ext4.ko: kernel/lib/crc16.ko kernel/fs/mbcache.ko kernel/fs/jbd2/jbd2.ko
+kernel/lib/crc16.ko:
+kernel/fs/mbcache.ko:
+kernel/fs/jbd2/jbd2.ko:
+kernel/arch/x86/crypto/crc32c-intel.ko:
+kernel/crypto/crc32c_generic.ko:
+kernel/fs/overlayfs/overlay.ko:
+kernel/drivers/nvme/host/nvme-core.ko:
+kernel/drivers/nvme/host/nvme.ko: kernel/drivers/nvme/host/nvme-core.ko
+";
+    const GENERIC_ALIAS: &str = "\
+# Aliases extracted from modules themselves.
+alias crypto-crc32c-intel crc32c_intel
+alias crypto-crc32c crc32c_intel
+alias fs-ext4 ext4
+alias ext3 ext4
+alias crypto-crc32c-generic crc32c_generic
+alias crypto-crc32c crc32c_generic
+alias fs-overlay overlay
+alias pci:v*d*sv*sd*bc01sc08i02* nvme
+";
+    const GENERIC_SOFTDEP: &str = "softdep ext4 pre: crypto-crc32c\nsoftdep jbd2 pre: crypto-crc32c\n";
+
+    #[test]
+    fn softdep_pre_loads_before_and_takes_every_alias_match() {
+        let (_d, t) = kmod_tree(GENERIC_DEP, "", GENERIC_ALIAS, b"", GENERIC_SOFTDEP);
+        let r = t.resolve_names(&["ext4", "overlay"]).unwrap();
+        assert_eq!(names(&r), ["crc16", "crc32c_intel", "crc32c_generic", "jbd2", "mbcache", "ext4", "overlay"]);
+        assert_eq!(
+            r.load[1].why,
+            Why::Softdep { of: "jbd2".into(), name: "crypto-crc32c".into(), post: false, matches: 2 }
+        );
+        assert_eq!(r.load[1].why.to_string(), "softdep of jbd2 (pre: crypto-crc32c; all 2 matches, as modprobe)");
+        assert_eq!(r.load[3].why.to_string(), "dependency of ext4");
+        // Softdeps bind groups: crc32c must not load beside jbd2.
+        let groups = group_names(&t.groups(&r.load));
+        assert_eq!(
+            groups,
+            [vec!["crc16", "crc32c_intel", "crc32c_generic", "jbd2", "mbcache", "ext4"], vec!["overlay"]]
+        );
+    }
+
+    #[test]
+    fn softdep_post_loads_after() {
+        let dep = "a.ko:\nb.ko:\nc.ko:\n";
+        let (_d, t) = kmod_tree(dep, "", "", b"", "softdep a pre: b post: c\n");
+        assert_eq!(names(&t.resolve_names(&["a"]).unwrap()), ["b", "a", "c"]);
+        // c asked for first still loads after a: the order holds whoever
+        // brought c.
+        assert_eq!(names(&t.resolve_names(&["c", "a"]).unwrap()), ["b", "a", "c"]);
+        // Only the first softdep line for a module counts (libkmod).
+        let (_d, t) = kmod_tree(dep, "", "", b"", "softdep a pre: b\nsoftdep a pre: c\n");
+        assert_eq!(names(&t.resolve_names(&["a"]).unwrap()), ["b", "a"]);
+    }
+
+    #[test]
+    fn softdep_cycles_are_errors() {
+        let dep = "a.ko:\nb.ko:\nc.ko: a.ko\n";
+        let (_d, t) = kmod_tree(dep, "", "", b"", "softdep a pre: b\nsoftdep b pre: c\n");
+        let err = t.resolve_names(&["a"]).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "softdep cycle: a -> b -> c -> a (each must load after the next; \
+             softdep a pre: b (/etc/modprobe.d/test.conf:1); softdep b pre: c (/etc/modprobe.d/test.conf:2))"
+        );
+        // post: a before b, b before a.
+        let (_d, t) = kmod_tree("a.ko:\nb.ko:\n", "", "", b"", "softdep a post: b\nsoftdep b pre: a\n");
+        assert_eq!(names(&t.resolve_names(&["b"]).unwrap()), ["a", "b"]);
+        let (_d, t) = kmod_tree("a.ko:\nb.ko:\n", "", "", b"", "softdep a post: b\nsoftdep b post: a\n");
+        let err = t.resolve_names(&["a"]).unwrap_err().to_string();
+        assert!(err.starts_with("softdep cycle: a -> b -> a"), "{err}");
+    }
+
+    #[test]
+    fn softdep_naming_nothing_is_a_warning() {
+        let (_d, t) = kmod_tree("a.ko:\n", "", "", b"", "softdep a pre: crypto-nothing\n");
+        let r = t.resolve_names(&["a"]).unwrap();
+        assert_eq!(names(&r), ["a"]);
+        assert_eq!(r.warnings.len(), 1);
+        assert!(
+            r.warnings[0].starts_with("softdep of a (pre: crypto-nothing) names no module of "),
+            "{:?}",
+            r.warnings
+        );
+    }
+
+    #[test]
+    fn aliases_resolve_with_globs() {
+        let (_d, t) = kmod_tree(GENERIC_DEP, "", GENERIC_ALIAS, b"", "");
+        let r = t.resolve_names(&["fs-overlay"]).unwrap();
+        assert_eq!(names(&r), ["overlay"]);
+        assert_eq!(r.load[0].why, Why::Alias("fs-overlay".into()));
+        let r = t.resolve_names(&["pci:v00008086d0000F1A8sv00008086sd0000390Fbc01sc08i02"]).unwrap();
+        assert_eq!(names(&r), ["nvme_core", "nvme"]);
+        assert_eq!(t.lookup("ext3").modules, ["ext4"]);
+        assert_eq!(t.lookup("crypto_crc32c").via, Some("modules.alias"));
+        // A module name wins over an alias of the same name.
+        assert_eq!(t.lookup("ext4").via, None);
+    }
+
+    #[test]
+    fn explicit_alias_of_several_modules_is_an_error() {
+        let (_d, t) = kmod_tree(GENERIC_DEP, "", GENERIC_ALIAS, b"", "");
+        let err = t.resolve_names(&["crypto-crc32c"]).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "--module crypto-crc32c is an alias (modules.alias) of 2 modules: crc32c_intel, crc32c_generic; \
+             name the one to pack (modprobe would load them all)"
+        );
+    }
+
+    #[test]
+    fn builtin_aliases_mean_nothing_to_load() {
+        let modinfo =
+            b"crc32c_generic.alias=crypto-crc32c\0crc32c_generic.file=crypto/crc32c_generic\0ext4.alias=fs-ext4\0";
+        let dep = "kernel/fs/jbd2/jbd2.ko:\nkernel/fs/overlayfs/overlay.ko:\n";
+        let (_d, t) =
+            kmod_tree(dep, "kernel/fs/ext4/ext4.ko\nkernel/crypto/crc32c_generic.ko\n", "", modinfo, GENERIC_SOFTDEP);
+        let r = t.resolve_names(&["fs-ext4", "jbd2"]).unwrap();
+        assert_eq!(r.builtin, ["ext4 (alias fs-ext4)"]);
+        assert_eq!(names(&r), ["jbd2"]);
+        assert!(r.warnings.is_empty(), "a built-in softdep is satisfied: {:?}", r.warnings);
+        assert_eq!(t.lookup("crypto-crc32c").via, Some("modules.builtin.modinfo"));
+    }
+
+    #[test]
+    fn blacklist_only_affects_aliases() {
+        let conf = "blacklist crc32c_intel\nblacklist overlay\n";
+        let (_d, t) = kmod_tree(GENERIC_DEP, "", GENERIC_ALIAS, b"", &format!("{GENERIC_SOFTDEP}{conf}"));
+        // Through the alias: only crc32c_generic; named: overlay is packed.
+        let r = t.resolve_names(&["jbd2", "overlay"]).unwrap();
+        assert_eq!(names(&r), ["crc32c_generic", "jbd2", "overlay"]);
+        assert_eq!(
+            r.warnings,
+            ["softdep of jbd2 (pre: crypto-crc32c): crc32c_intel is blacklisted (/etc/modprobe.d/test.conf:3); not packed"]
+        );
+        // --module crypto-crc32c now means one module.
+        assert_eq!(names(&t.resolve_names(&["crypto-crc32c"]).unwrap()), ["crc32c_generic"]);
+        let err = t.resolve_names(&["fs-overlay"]).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "--module fs-overlay is an alias of blacklisted modules only: overlay (blacklist at \
+             /etc/modprobe.d/test.conf:4); modprobe would load nothing (name the module itself to pack it anyway)"
+        );
+    }
+
+    #[test]
+    fn options_become_params_and_async_probe_goes_to_storage_drivers() {
+        let conf = "options nvme poll_queues=2\noptions nvme_core multipath=N\noptions ext4 nonsense=1\n";
+        let (_d, mut t) = kmod_tree(GENERIC_DEP, "", GENERIC_ALIAS, b"", conf);
+        let r = t.resolve_names(&["nvme", "ext4"]).unwrap();
+        let params: Vec<(&str, &str)> = r.load.iter().map(|m| (m.name.as_str(), m.params.as_str())).collect();
+        assert_eq!(
+            params,
+            [
+                ("nvme_core", "multipath=N"),
+                ("nvme", "poll_queues=2"),
+                ("crc16", ""),
+                ("jbd2", ""),
+                ("mbcache", ""),
+                ("ext4", "nonsense=1")
+            ]
+        );
+        t.async_probe = true;
+        let r = t.resolve_names(&["nvme", "ext4"]).unwrap();
+        let params: Vec<(&str, &str)> = r.load.iter().map(|m| (m.name.as_str(), m.params.as_str())).collect();
+        // nvme (a device driver under drivers/nvme) probes async and moves
+        // after ext4; nvme_core (no device alias) does not.
+        assert_eq!(
+            params,
+            [
+                ("nvme_core", "multipath=N"),
+                ("crc16", ""),
+                ("jbd2", ""),
+                ("mbcache", ""),
+                ("ext4", "nonsense=1"),
+                ("nvme", "poll_queues=2 async_probe")
+            ]
+        );
+        // The user's own async_probe= wins.
+        let (_d, mut t) = kmod_tree(GENERIC_DEP, "", GENERIC_ALIAS, b"", "options nvme async_probe=0\n");
+        t.async_probe = true;
+        let r = t.resolve_names(&["nvme"]).unwrap();
+        assert_eq!(r.load[1].params, "async_probe=0");
+    }
+
+    #[test]
+    fn install_command_for_a_packed_module_is_an_error() {
+        let (_d, t) = kmod_tree(
+            GENERIC_DEP,
+            "",
+            GENERIC_ALIAS,
+            b"",
+            "install nvme_core /sbin/modprobe --ignore-install nvme_core; echo hi\ninstall usb_storage /bin/true\n",
+        );
+        let err = t.resolve_names(&["nvme"]).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "module nvme_core has an 'install' command (/etc/modprobe.d/test.conf:1): the image has no shell to \
+             run it and init loads modules itself; remove the line or pass --modprobe-dir with a directory without it"
+        );
+        // A command for a module not packed is nobody's business.
+        assert!(t.resolve_names(&["ext4"]).is_ok());
+    }
+
+    #[test]
+    fn overlong_params_are_an_error() {
+        let (_d, t) = kmod_tree("a.ko:\n", "", "", b"", &format!("options a x={}\n", "y".repeat(300)));
+        let err = t.resolve_names(&["a"]).unwrap_err().to_string();
+        assert!(err.starts_with("module a: load parameters are 302 bytes, init takes at most 255: x=yyy"), "{err}");
+    }
 }

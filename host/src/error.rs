@@ -34,6 +34,8 @@ pub enum Error {
     ModprobeCommand { module: String, kind: &'static str, source: String },
     /// A module's load parameters do not fit the module list.
     ModuleParams { module: String, params: String },
+    /// `--hostonly` cannot follow a device.
+    Hostonly(String),
     /// modprobe.d cannot be read.
     ModprobeConfig(io::Error),
     /// `modules.dep` says a module (transitively) needs itself.
@@ -120,6 +122,7 @@ impl fmt::Display for Error {
                 overinit::modlist::PARAMS_MAX
             ),
             Error::ModprobeConfig(err) => write!(f, "modprobe.d: {err}"),
+            Error::Hostonly(problem) => write!(f, "--hostonly: {problem}"),
             Error::DependencyCycle { index, cycle } => {
                 write!(f, "dependency cycle in {}: {}", index.display(), cycle.join(" -> "))
             }

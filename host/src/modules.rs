@@ -81,7 +81,7 @@ impl std::fmt::Display for Why {
                 }
                 write!(f, ")")
             }
-            Why::Hostonly(what) => write!(f, "{what}"),
+            Why::Hostonly(what) => write!(f, "hostonly: {what}"),
         }
     }
 }
@@ -136,6 +136,8 @@ pub struct Resolution {
     /// Things the user should know (a softdep naming nothing, a
     /// blacklisted alias match): one line each.
     pub warnings: Vec<String>,
+    /// Names pack chose ([`Want::why`] set) that mean no module.
+    pub unmatched: Vec<String>,
 }
 
 /// What a name means to modprobe ([`ModuleTree::lookup`]).
@@ -278,16 +280,6 @@ impl ModuleTree {
         })
     }
 
-    /// Whether the kernel has `name` (canonical) built in.
-    pub fn is_builtin(&self, name: &str) -> bool {
-        self.builtin.contains(name)
-    }
-
-    /// Whether `name` (canonical) is a loadable module of this kernel.
-    pub fn has_module(&self, name: &str) -> bool {
-        self.modules.contains_key(name)
-    }
-
     /// What modprobe would make of `name`, in libkmod's lookup order
     /// (`kmod_module_new_from_lookup`): modprobe.d `alias` lines, a module
     /// of `modules.dep`, `modules.alias` patterns, a `modules.builtin`
@@ -376,7 +368,7 @@ impl ModuleTree {
         };
         for want in wanted {
             match &want.why {
-                Some(why) => walk.discover(&canonical(&want.name), why.clone()),
+                Some(why) => walk.given(&want.name, why),
                 None => walk.requested(&want.name)?,
             }
         }
@@ -384,6 +376,7 @@ impl ModuleTree {
     }
 
     /// The load order for `--module` names (see [`ModuleTree::resolve`]).
+    #[cfg(test)]
     pub fn resolve_names<S: AsRef<str>>(&self, names: &[S]) -> Result<Resolution, Error> {
         self.resolve(&names.iter().map(|n| Want::named(n.as_ref())).collect::<Vec<_>>())
     }
@@ -556,6 +549,25 @@ impl Walk<'_> {
             }
         }
         Ok(())
+    }
+
+    /// A name pack chose (a modalias, `fs-ext4`): every module it means,
+    /// as modprobe loads all; the built-in ones and names meaning nothing
+    /// are reported.
+    fn given(&mut self, name: &str, why: &Why) {
+        let (found, dropped) = self.tree.lookup_listed(name);
+        for (m, source) in &dropped {
+            self.out.warnings.push(format!("{m} ({why}) is blacklisted ({source}); not packed"));
+        }
+        for m in &found.builtin {
+            self.out.builtin.push(format!("{m} ({why})"));
+        }
+        if found.modules.is_empty() && found.builtin.is_empty() && dropped.is_empty() {
+            self.out.unmatched.push(name.to_string());
+        }
+        for m in &found.modules {
+            self.discover(m, why.clone());
+        }
     }
 
     /// Adds `name` (a canonical module name) and everything it brings.

@@ -118,7 +118,8 @@ install_deps() {
 	want+=(xfsprogs btrfs-progs dosfstools mtools erofs-utils squashfs-tools gdisk fdisk python3)
 	case $ARCH in
 	# systemd: handoff_real_systemd boots the host's own systemd (never run here)
-	x86_64) want+=(qemu-system-x86 linux-image-cloud-amd64 systemd) ;;
+	# linux-image-amd64: Debian's generic kernel (scenarios-hostonly.sh)
+	x86_64) want+=(qemu-system-x86 linux-image-cloud-amd64 linux-image-amd64 systemd) ;;
 	aarch64) want+=(qemu-system-arm kmod) ;; # kmod: depmod for the fetched kernel
 	esac
 	local missing=() p

@@ -46,6 +46,42 @@ Options:
                              dependencies. They are stored
                              decompressed as {modules}/NAME.ko and listed in
                              {list}
+                             NAME may be an alias as modprobe takes it
+                             (fs-overlay, crypto-crc32c, a pci:v... modalias;
+                             modules.alias globs, modules.builtin.modinfo);
+                             an alias meaning several modules is an error.
+                             Softdeps (modules.softdep and modprobe.d
+                             'softdep MOD pre: A post: B') are followed, all
+                             modules of an alias packed, a cycle refused
+      --hostonly             add what this machine needs for its root (and
+                             state): the modalias of the block devices behind
+                             / (or --root, or root= of --config) and their
+                             parents in /sys, their filesystems and overlay,
+                             resolved against the target kernel's indexes
+      --root DEVSPEC         with --hostonly: the root device instead of /
+      --state DEVSPEC        with --hostonly: also the state device (default:
+                             overinit.state= of --config)
+      --modprobe-dir DIR     read kmod's configuration (*.conf) from DIR
+                             instead of /etc/modprobe.d, /run/modprobe.d,
+                             /usr/local/lib/modprobe.d, /lib/modprobe.d (a
+                             foreign root's, say); repeatable, earlier wins.
+                             'options MOD ...' become MOD's load parameters,
+                             'blacklist MOD' drops MOD from alias matches
+                             only (as modprobe). 'install'/'remove' for a
+                             packed module refuse the pack (the image runs no
+                             commands); other unknown lines are warnings
+                             (modprobe itself skips them)
+      --no-async-probe       do not give storage device drivers (modules under
+                             kernel/drivers/{{ata,nvme,scsi,usb,mmc,block,virtio}}
+                             with a device alias) the kernel's async_probe
+                             parameter. With it (the default) they probe in
+                             the background and load after the other modules:
+                             the kernel waits for all async probes after
+                             loading any module without async_probe
+      --firmware-dir DIR     firmware declared by packed modules (modinfo
+                             firmware=, also NAME.zst/.xz) is copied from DIR
+                             (default /lib/firmware) into the image's
+                             /lib/firmware; a missing file is a warning
       --kernel-release KVER  take modules from /lib/modules/KVER
       --modules-dir DIR      take modules from DIR (holding modules.dep)
                              (default for both: /lib/modules/$(uname -r), the
@@ -69,6 +105,12 @@ Options:
                              the boot's own parser: a bad value or unknown
                              overinit.* key refuses the pack
   -h, --help                 show this help
+
+On success pack prints the modules in load order, each with why it is
+there (requested, dependency of X, softdep of X, alias, hostonly: DEVICE)
+and its parameters. A kernel that has overlay or the root's filesystem
+(hostonly's, rootfstype= of --config, else ext4) as a module the image
+lacks gets a warning.
 
 Exit status: 0 on success, 1 if the image cannot be made, 2 for usage errors.
 ",

@@ -119,7 +119,8 @@ install_deps() {
 	case $ARCH in
 	# systemd: handoff_real_systemd boots the host's own systemd (never run here)
 	# debootstrap: debian_package (scenarios-debian.sh) debootstraps a Debian 12 root
-	x86_64) want+=(qemu-system-x86 linux-image-cloud-amd64 systemd debootstrap) ;;
+	# linux-image-amd64: Debian's generic kernel (scenarios-hostonly.sh, scenarios-hardware.sh)
+	x86_64) want+=(qemu-system-x86 linux-image-cloud-amd64 linux-image-amd64 systemd debootstrap) ;;
 	aarch64) want+=(qemu-system-arm kmod) ;; # kmod: depmod for the fetched kernel
 	esac
 	local missing=() p

@@ -48,8 +48,45 @@ Options:
                              dependencies. They are stored
                              decompressed as {modules}/NAME.ko and listed in
                              {list}
+                             NAME may be an alias as modprobe takes it
+                             (fs-overlay, crypto-crc32c, a pci:v... modalias;
+                             modules.alias globs, modules.builtin.modinfo);
+                             an alias meaning several modules is an error.
+                             Softdeps (modules.softdep and modprobe.d
+                             'softdep MOD pre: A post: B') are followed, all
+                             modules of an alias packed, a cycle refused
+      --hostonly             add what this machine needs for its root (and
+                             state): the modalias of the block devices behind
+                             / (or --root, or root= of --config) and their
+                             parents in /sys, their filesystems and overlay,
+                             resolved against the target kernel's indexes
+      --root DEVSPEC         with --hostonly: the root device instead of /
+      --state DEVSPEC        with --hostonly: also the state device (default:
+                             overinit.state= of --config)
+      --modprobe-dir DIR     read kmod's configuration (*.conf) from DIR
+                             instead of /etc/modprobe.d, /run/modprobe.d,
+                             /usr/local/lib/modprobe.d, /lib/modprobe.d (a
+                             foreign root's, say); repeatable, earlier wins.
+                             'options MOD ...' become MOD's load parameters,
+                             'blacklist MOD' drops MOD from alias matches
+                             only (as modprobe). 'install'/'remove' for a
+                             packed module refuse the pack (the image runs no
+                             commands); other unknown lines are warnings
+                             (modprobe itself skips them)
+      --no-async-probe       do not give storage device drivers (modules under
+                             kernel/drivers/{{ata,nvme,scsi,usb,mmc,block,virtio}}
+                             with a device alias) the kernel's async_probe
+                             parameter. With it (the default) they probe in
+                             the background and load after the other modules:
+                             the kernel waits for all async probes after
+                             loading any module without async_probe
+      --firmware-dir DIR     firmware declared by packed modules (modinfo
+                             firmware=, also NAME.zst/.xz) is copied from DIR
+                             (default /lib/firmware) into the image's
+                             /lib/firmware; a missing file is a warning
       --kernel-release KVER  take modules from /lib/modules/KVER (an error if no
-                             module is asked for); --kver KVER is the same
+                             module is asked for, by --module or --hostonly);
+                             --kver KVER is the same
       --modules-dir DIR      take modules from DIR (holding modules.dep)
                              (default for both: /lib/modules/$(uname -r), the
                              running kernel)
@@ -81,6 +118,12 @@ Options:
       --no-conf              ignore {confdir}
   -h, --help                 show this help
 
+On success pack prints the modules in load order, each with why it is
+there (requested, dependency of X, softdep of X, alias, hostonly: DEVICE)
+and its parameters. A kernel that has overlay or the root's filesystem
+(hostonly's, rootfstype= of --config, else ext4) as a module the image
+lacks gets a warning.
+
 Exit status: 0 on success, 1 if the image cannot be made, 2 for usage errors.
 ",
         modules = layout::MODULES_DIR,
@@ -105,8 +148,17 @@ pub const PACK_OPTIONS: &[&str] = &[
     "concurrent-modules",
     "conf-dir",
     "no-conf",
+    "modprobe-dir",
+    "no-async-probe",
+    "firmware-dir",
+    "hostonly",
+    "root",
+    "state",
     "help",
 ];
+
+/// Where firmware files are read from (the kernel's firmware loader path).
+pub const DEFAULT_FIRMWARE_DIR: &str = "/lib/firmware";
 
 /// Where the modules come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,6 +190,18 @@ pub struct PackArgs {
     pub config: Option<PathBuf>,
     /// `--concurrent-modules`: independent module groups in the list.
     pub concurrent_modules: bool,
+    /// `--modprobe-dir DIR...`: read these instead of the host's modprobe.d
+    /// directories (empty: libkmod's defaults).
+    pub modprobe_dirs: Vec<PathBuf>,
+    /// `async_probe` for storage drivers (off with `--no-async-probe`).
+    pub async_probe: bool,
+    /// `--firmware-dir DIR` (default /lib/firmware).
+    pub firmware_dir: PathBuf,
+    /// `--hostonly`: add the modules this machine needs for its root.
+    pub hostonly: bool,
+    /// `--root DEVSPEC` / `--state DEVSPEC` for `--hostonly`.
+    pub root: Option<String>,
+    pub state: Option<String>,
 }
 
 /// What the command line asks for.
@@ -164,6 +228,11 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
     let mut compress = Compression::DEFAULT;
     let mut config = None;
     let mut concurrent_modules = false;
+    let mut modprobe_dirs = Vec::new();
+    let mut async_probe = true;
+    let mut firmware_dir = PathBuf::from(DEFAULT_FIRMWARE_DIR);
+    let mut hostonly = false;
+    let (mut root, mut state) = (None, None);
     // lexopt's own messages ("missing argument for option '--init'") are clear.
     let lex = |e: lexopt::Error| usage(e.to_string());
     while let Some(arg) = parser.next().map_err(lex)? {
@@ -193,6 +262,21 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
             Long("add") => adds.push(parse_add(parser.value().map_err(lex)?)?),
             Long("config") => config = Some(PathBuf::from(parser.value().map_err(lex)?)),
             Long("concurrent-modules") => concurrent_modules = true,
+            Long("modprobe-dir") => modprobe_dirs.push(PathBuf::from(parser.value().map_err(lex)?)),
+            Long("no-async-probe") => async_probe = false,
+            Long("firmware-dir") => firmware_dir = PathBuf::from(parser.value().map_err(lex)?),
+            Long("hostonly") => hostonly = true,
+            Long("root") | Long("state") => {
+                let which = if matches!(arg, Long("root")) { "root" } else { "state" };
+                let spec = parser.value().map_err(lex)?.string().map_err(lex)?;
+                if let Err(e) = overinit::devspec::DevSpec::parse(spec.as_bytes()) {
+                    return Err(usage(format!("--{which} {spec:?}: {}", e.message())));
+                }
+                match which {
+                    "root" => root = Some(spec),
+                    _ => state = Some(spec),
+                }
+            }
             Long("compress") => {
                 let name = parser.value().map_err(lex)?.string().map_err(lex)?;
                 compress = Compression::from_name(&name)
@@ -211,11 +295,11 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
     let init = init.ok_or_else(|| usage("missing --init PATH (the overinit init binary to store as /init)"))?;
     let modules_from = match (release, modules_dir) {
         (Some(_), Some(_)) => return Err(usage("--kernel-release and --modules-dir both name the modules; give one")),
-        (Some(kver), None) if modules.is_empty() => {
+        (Some(kver), None) if modules.is_empty() && !hostonly => {
             return Err(usage(format!(
                 "--kernel-release {kver} given, but no --module asks for modules from it (nor \
-                 modules = … in {}/{}): the image would not depend on that kernel; add --module NAME \
-                 or drop --kernel-release",
+                 --hostonly, nor modules = … in {}/{}): the image would not depend on that kernel; add \
+                 --module NAME or drop --kernel-release",
                 crate::config_file::DEFAULT_DIR,
                 crate::config_file::MAIN_FILE
             )))
@@ -224,7 +308,25 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
         (None, Some(dir)) => ModulesFrom::Dir(dir),
         (None, None) => ModulesFrom::RunningKernel,
     };
-    Ok(Request::Run(PackArgs { output, init, modules_from, modules, adds, compress, config, concurrent_modules }))
+    if (root.is_some() || state.is_some()) && !hostonly {
+        return Err(usage("--root and --state only name devices for --hostonly"));
+    }
+    Ok(Request::Run(PackArgs {
+        output,
+        init,
+        modules_from,
+        modules,
+        adds,
+        compress,
+        config,
+        concurrent_modules,
+        modprobe_dirs,
+        async_probe,
+        firmware_dir,
+        hostonly,
+        root,
+        state,
+    }))
 }
 
 /// `SRC:DEST`, split at the last `:` (DEST is an image path we choose; SRC
@@ -297,6 +399,12 @@ mod tests {
                 compress: Compression::Xz,
                 config: Some("cfg".into()),
                 concurrent_modules: true,
+                modprobe_dirs: Vec::new(),
+                async_probe: true,
+                firmware_dir: "/lib/firmware".into(),
+                hostonly: false,
+                root: None,
+                state: None,
             }
         );
     }
@@ -320,7 +428,7 @@ mod tests {
         assert_eq!(p.modules_from, ModulesFrom::Release("6.1.0-9-amd64".into()));
         assert_eq!(
             err(&["-o", "o", "--init", "i", "--kver", "6.1.0-9-amd64"]),
-            "--kernel-release 6.1.0-9-amd64 given, but no --module asks for modules from it (nor \
+            "--kernel-release 6.1.0-9-amd64 given, but no --module asks for modules from it (nor --hostonly, nor \
              modules = … in /etc/overinit/overinit.conf): the image would not depend on that kernel; \
              add --module NAME or drop --kernel-release"
         );

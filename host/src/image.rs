@@ -182,6 +182,11 @@ impl Image {
         self.entries.get(Path::new(dest))
     }
 
+    /// Whether something is stored at `dest` already.
+    pub fn contains(&self, dest: &Path) -> bool {
+        self.entries.contains_key(dest)
+    }
+
     /// The image as a newc archive, entries in path order with inode
     /// numbers counting up, every timestamp `mtime`.
     pub fn to_cpio(&self, mtime: u32) -> Result<Vec<u8>, Error> {

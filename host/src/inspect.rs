@@ -184,6 +184,7 @@ mod tests {
         fs::write(m.join("kernel/overlay.ko"), b"\x7fELF overlay").unwrap();
         fs::write(m.join("modules.dep"), "kernel/overlay.ko:\n").unwrap();
         fs::write(d.join("config"), "overinit.size=1G\nquiet\n").unwrap();
+        fs::create_dir_all(d.join("modprobe.d")).unwrap();
         let args = PackArgs {
             output: d.join("img"),
             init: d.join("init"),
@@ -193,6 +194,12 @@ mod tests {
             compress: Compression::Zstd,
             config: Some(d.join("config")),
             concurrent_modules: false,
+            modprobe_dirs: vec![d.join("modprobe.d")],
+            async_probe: true,
+            firmware_dir: d.join("firmware"),
+            hostonly: false,
+            root: None,
+            state: None,
         };
         pack::build(&args, 0).unwrap().0
     }

@@ -13,8 +13,10 @@ use crate::{
     cli::{self, ModulesFrom, PackArgs, Request},
     compress, elf,
     error::Error,
+    firmware, hostonly,
     image::{Entry, Image, Node},
-    modules::ModuleTree,
+    modinfo, modprobe,
+    modules::{ModuleTree, Resolution, Want, Why},
 };
 use overinit::layout;
 use std::{
@@ -38,8 +40,15 @@ const DATA_MODE: u32 = 0o644;
 pub struct Report {
     /// Things the user should know that do not stop the pack.
     pub notes: Vec<String>,
+    /// Things that may make the image not boot, or a modprobe.d line
+    /// that was ignored.
+    pub warnings: Vec<String>,
     /// Modules in the image, in load order (group after group).
     pub modules: Vec<String>,
+    /// One line per module: name, why it is there, its parameters.
+    pub summary: Vec<String>,
+    /// Firmware files stored (names under /lib/firmware).
+    pub firmware: Vec<String>,
     /// Size of the written image in bytes.
     pub size: usize,
 }
@@ -59,8 +68,20 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     });
     match result {
         Ok(report) => {
+            for warning in report.iter().flat_map(|r| &r.warnings) {
+                eprintln!("overinit pack: warning: {warning}");
+            }
             for note in report.iter().flat_map(|r| &r.notes) {
                 eprintln!("overinit pack: note: {note}");
+            }
+            if let Some(r) = report.filter(|r| !r.summary.is_empty()) {
+                println!("{} modules, in load order:", r.summary.len());
+                for line in &r.summary {
+                    println!("  {line}");
+                }
+                if !r.firmware.is_empty() {
+                    println!("firmware ({}): {}", r.firmware.len(), r.firmware.join(" "));
+                }
             }
             ExitCode::SUCCESS
         }
@@ -82,15 +103,57 @@ pub fn run(args: &PackArgs, mtime: u32) -> Result<Report, Error> {
 
 /// The finished (compressed) image bytes, without writing anything.
 pub fn build(args: &PackArgs, mtime: u32) -> Result<(Vec<u8>, Report), Error> {
+    build_on(args, mtime, &hostonly::Roots::host())
+}
+
+/// [`build`], with `--hostonly` reading the machine described by `roots`.
+pub fn build_on(args: &PackArgs, mtime: u32, roots: &hostonly::Roots) -> Result<(Vec<u8>, Report), Error> {
     let mut report = Report::default();
     let init = read_init(&args.init)?;
     // None for a script /init: only an ELF program has a machine to compare.
     let init_machine = elf::machine(&init);
     let mut image = Image::skeleton(init)?;
+    let config = args.config.as_deref().map(read_config).transpose()?;
+    let boot_args = config.as_deref().map(overinit::cmdline::Cmdline::parse);
 
-    if !args.modules.is_empty() {
-        let tree = ModuleTree::load(&modules_dir(&args.modules_from)?)?;
-        let resolution = tree.resolve(&args.modules)?;
+    // The modules directory matters when modules are packed, or when it was
+    // named: then the image is for that kernel, and may miss what it needs.
+    let named = !matches!(args.modules_from, ModulesFrom::RunningKernel);
+    if !args.modules.is_empty() || args.hostonly || named {
+        let dir = modules_dir(&args.modules_from)?;
+        let config = modprobe_config(args, &dir)?;
+        report.warnings.extend(config.warnings.iter().cloned());
+        let mut tree = ModuleTree::load(&dir)?.with_config(config);
+        tree.async_probe = args.async_probe;
+        let mut wanted: Vec<Want> = args.modules.iter().map(|m| Want::named(m)).collect();
+        // The root's filesystems: hostonly's finding, else rootfstype=, else ext4.
+        let text = |v: Option<&[u8]>| v.map(|v| String::from_utf8_lossy(v).into_owned());
+        let mut root_fs = match text(boot_args.as_ref().and_then(|c| c.rootfstype)) {
+            Some(fstype) => vec![fstype],
+            None => vec!["ext4".to_string()],
+        };
+        if args.hostonly {
+            let root = args.root.clone().or_else(|| text(boot_args.as_ref().and_then(|c| c.root)));
+            let state = args.state.clone().or_else(|| text(boot_args.as_ref().and_then(|c| c.state)));
+            let mut targets = vec![hostonly::Target { role: "root", spec: root }];
+            if state.is_some() {
+                targets.push(hostonly::Target { role: "state", spec: state });
+            }
+            let found = hostonly::scan(roots, &targets).map_err(Error::Hostonly)?;
+            wanted.extend(found.needs.into_iter().map(|n| Want { name: n.name, why: Some(Why::Hostonly(n.why)) }));
+            root_fs = found.filesystems;
+        }
+        let resolution = tree.resolve(&wanted)?;
+        report.warnings.extend(resolution.warnings.iter().cloned());
+        if !resolution.unmatched.is_empty() {
+            report.notes.push(format!(
+                "hostonly: no module of {} for {} (built-in drivers, or none needed): {}",
+                dir.display(),
+                resolution.unmatched.len(),
+                resolution.unmatched.join(", ")
+            ));
+        }
+        report.warnings.extend(missing_modules(&tree, &resolution, &root_fs));
         for name in &resolution.builtin {
             report.notes.push(format!("module {name} is built into the kernel; nothing to add"));
         }
@@ -120,11 +183,20 @@ pub fn build(args: &PackArgs, mtime: u32) -> Result<(Vec<u8>, Report), Error> {
                         });
                     }
                 }
+                add_firmware(&mut image, &mut report, &args.firmware_dir, &module.name, &bytes)?;
                 let entry = Entry::new(Node::File(bytes), DATA_MODE, format!("module {}", module.name));
                 image.insert(&format!("--module {}", module.name), &dest, entry)?;
-                // One line per module: `PATH [PARAMS...]` (no parameters yet).
-                list.push_str(&format!("{}\n", dest.display()));
+                // One line per module: `PATH [PARAMS...]` (src/modlist.rs).
+                match module.params.is_empty() {
+                    true => list.push_str(&format!("{}\n", dest.display())),
+                    false => list.push_str(&format!("{} {}\n", dest.display(), module.params)),
+                }
                 report.modules.push(module.name.clone());
+                let params = match module.params.is_empty() {
+                    true => String::new(),
+                    false => format!(" [{}]", module.params),
+                };
+                report.summary.push(format!("{:<16} {}{params}", module.name, module.why));
             }
         }
         // Only built-ins requested: no list, exactly as if none were asked for.
@@ -134,8 +206,8 @@ pub fn build(args: &PackArgs, mtime: u32) -> Result<(Vec<u8>, Report), Error> {
         }
     }
 
-    if let Some(path) = &args.config {
-        let entry = Entry::new(Node::File(read_config(path)?), DATA_MODE, "--config");
+    if let Some(bytes) = &config {
+        let entry = Entry::new(Node::File(bytes.clone()), DATA_MODE, "--config");
         image.insert("--config", Path::new(layout::CONFIG), entry)?;
     }
 
@@ -184,6 +256,83 @@ fn read_config(path: &Path) -> Result<Vec<u8>, Error> {
         return Err(problem("`--` ends the parameters: what follows would be ignored".to_string()));
     }
     Ok(bytes)
+}
+
+/// Warnings for a kernel that has overlay, or a filesystem of the root, as a
+/// module the image does not pack: the boot could not mount its root.
+fn missing_modules(tree: &ModuleTree, resolution: &Resolution, root_fs: &[String]) -> Vec<String> {
+    let packed = |m: &String| resolution.load.iter().any(|l| &l.name == m);
+    let mut out = Vec::new();
+    let mut check = |what: String, fs: &str| {
+        let found = tree.lookup(&format!("fs-{fs}"));
+        if !found.modules.is_empty() && found.builtin.is_empty() && !found.modules.iter().any(packed) {
+            out.push(format!(
+                "{what} needs module {} of {}, which the image does not pack (add --module {})",
+                found.modules.join(" or "),
+                tree.dir().display(),
+                found.modules[0]
+            ));
+        }
+    };
+    check("overinit's root (an overlay)".to_string(), "overlay");
+    for fs in root_fs {
+        check(format!("the root's {fs} filesystem"), fs);
+    }
+    out
+}
+
+/// The firmware files module `name` declares, from `dir` into the image's
+/// /lib/firmware; one warning naming those that are not there.
+fn add_firmware(image: &mut Image, report: &mut Report, dir: &Path, name: &str, module: &[u8]) -> Result<(), Error> {
+    let mut missing = Vec::new();
+    for fw in modinfo::values(module, "firmware") {
+        let Some((host, stored)) = firmware::find(dir, fw) else {
+            missing.push(fw);
+            continue;
+        };
+        let dest = Path::new(firmware::IMAGE_DIR).join(&stored);
+        // Two modules may share a file (the first one stores it).
+        if image.contains(&dest) {
+            continue;
+        }
+        let bytes = fs::read(&host)
+            .map_err(|e| Error::AddSource { src: host.clone(), problem: format!("firmware of module {name}: {e}") })?;
+        let entry = Entry::new(Node::File(bytes), DATA_MODE, format!("firmware {stored} of module {name}"));
+        image.insert(&format!("firmware of module {name}"), &dest, entry)?;
+        report.firmware.push(stored);
+    }
+    if !missing.is_empty() {
+        const SHOWN: usize = 4;
+        let more = match missing.len() > SHOWN {
+            true => format!(" and {} more", missing.len() - SHOWN),
+            false => String::new(),
+        };
+        let shown = missing[..missing.len().min(SHOWN)].join(", ");
+        report.warnings.push(format!(
+            "module {name} declares firmware not in {} (nor .zst/.xz): {shown}{more}; \
+             the device may not work until the real root is up (--firmware-dir DIR)",
+            dir.display()
+        ));
+    }
+    Ok(())
+}
+
+/// kmod's configuration for the image: `--modprobe-dir`s (each must
+/// exist) or the host's modprobe.d, with the kernel's `modules.softdep`.
+fn modprobe_config(args: &PackArgs, modules_dir: &Path) -> Result<modprobe::Config, Error> {
+    let dirs: Vec<PathBuf> = match args.modprobe_dirs.is_empty() {
+        true => modprobe::DEFAULT_DIRS.iter().map(PathBuf::from).collect(),
+        false => args.modprobe_dirs.clone(),
+    };
+    for dir in &args.modprobe_dirs {
+        if !dir.is_dir() {
+            let err =
+                io::Error::new(io::ErrorKind::NotFound, format!("--modprobe-dir {}: not a directory", dir.display()));
+            return Err(Error::ModprobeConfig(err));
+        }
+    }
+    let files = modprobe::Config::files(&dirs, modules_dir).map_err(Error::ModprobeConfig)?;
+    modprobe::Config::load(&files).map_err(Error::ModprobeConfig)
 }
 
 /// `--init PATH`, which must be a non-empty regular file (symlinks followed).
@@ -364,7 +513,14 @@ mod tests {
             compress: Compression::None,
             config: None,
             concurrent_modules: false,
+            modprobe_dirs: vec![dir.path().join("modprobe.d")],
+            async_probe: true,
+            firmware_dir: dir.path().join("firmware"),
+            hostonly: false,
+            root: None,
+            state: None,
         };
+        fs::create_dir_all(dir.path().join("modprobe.d")).unwrap();
         Fixture { dir, args }
     }
 
@@ -770,5 +926,148 @@ mod tests {
             .unwrap()
             .flatten()
             .all(|e| !e.file_name().to_string_lossy().contains(".tmp-")));
+    }
+
+    /// The module list of an uncompressed image.
+    fn module_list(image: &[u8]) -> String {
+        let name = layout::MODULE_LIST.trim_start_matches('/');
+        String::from_utf8(files(image).into_iter().find(|(n, _)| n == name).unwrap().1).unwrap()
+    }
+
+    #[test]
+    fn options_and_async_probe_reach_the_list() {
+        let mut f = fixture("pack-options");
+        let m = f.dir.path().join("modules");
+        fs::write(m.join("modules.alias"), "alias virtio:d00000002v* virtio_blk\nalias fs-overlay overlay\n").unwrap();
+        fs::write(f.dir.path().join("modprobe.d/local.conf"), "options virtio-blk queue_depth=64\nfrob x\n").unwrap();
+        f.args.modules = vec!["virtio_blk".into(), "overlay".into()];
+        let (image, report) = build(&f.args, 0).unwrap();
+        let d = layout::MODULES_DIR;
+        // virtio_blk (drivers/block) gets no async_probe: vda/vdb would be
+        // named in probe order.
+        assert_eq!(
+            module_list(&image),
+            format!("{d}/virtio_ring.ko\n{d}/virtio.ko\n{d}/virtio_blk.ko queue_depth=64\n{d}/overlay.ko\n")
+        );
+        let conf = f.dir.path().join("modprobe.d/local.conf");
+        assert_eq!(report.warnings, [format!("{}:2: unknown command 'frob'; line ignored", conf.display())]);
+        assert_eq!(report.summary[2], "virtio_blk       requested [queue_depth=64]");
+        f.args.async_probe = false;
+        let (image, _) = build(&f.args, 0).unwrap();
+        assert_eq!(
+            module_list(&image),
+            format!("{d}/virtio_ring.ko\n{d}/virtio.ko\n{d}/virtio_blk.ko queue_depth=64\n{d}/overlay.ko\n")
+        );
+        // An install line for a packed module refuses the pack.
+        fs::write(f.dir.path().join("modprobe.d/local.conf"), "install virtio_ring /bin/true\n").unwrap();
+        assert!(err(&f.args).starts_with("module virtio_ring has an 'install' command ("));
+        f.args.modprobe_dirs = vec![f.dir.path().join("nope")];
+        assert_eq!(
+            err(&f.args),
+            format!("modprobe.d: --modprobe-dir {}: not a directory", f.dir.path().join("nope").display())
+        );
+    }
+
+    #[test]
+    fn firmware_present_is_packed_absent_is_a_warning() {
+        let mut f = fixture("pack-firmware");
+        let m = f.dir.path().join("modules");
+        let ko = crate::modinfo::fake_module(b"firmware=vendor/a.bin\0firmware=b.bin\0firmware=c.bin\0license=GPL\0");
+        fs::write(m.join("kernel/drivers/block/virtio_blk.ko"), ko).unwrap();
+        let fw = &f.args.firmware_dir;
+        fs::create_dir_all(fw.join("vendor")).unwrap();
+        fs::write(fw.join("vendor/a.bin"), b"AAA").unwrap();
+        fs::write(fw.join("c.bin.zst"), b"CCC").unwrap();
+        f.args.modules = vec!["virtio_blk".into()];
+        let (image, report) = build(&f.args, 0).unwrap();
+        let files = files(&image);
+        let get = |n: &str| files.iter().find(|(name, _)| name == n).map(|(_, d)| d.clone());
+        assert_eq!(get("lib/firmware/vendor/a.bin").as_deref(), Some(&b"AAA"[..]));
+        assert_eq!(get("lib/firmware/c.bin.zst").as_deref(), Some(&b"CCC"[..]));
+        assert_eq!(report.firmware, ["vendor/a.bin", "c.bin.zst"]);
+        assert_eq!(
+            report.warnings,
+            [format!(
+                "module virtio_blk declares firmware not in {} (nor .zst/.xz): b.bin; the device may not work \
+                 until the real root is up (--firmware-dir DIR)",
+                fw.display()
+            )]
+        );
+    }
+
+    #[test]
+    fn a_kernel_with_modular_overlay_or_rootfs_warns_when_they_are_missing() {
+        let mut f = fixture("pack-missing");
+        let m = f.dir.path().join("modules");
+        fs::write(m.join("modules.alias"), "alias fs-overlay overlay\nalias fs-xfs xfs\n").unwrap();
+        fs::write(
+            m.join("modules.dep"),
+            format!("{}kernel/fs/xfs/xfs.ko:\n", fs::read_to_string(m.join("modules.dep")).unwrap()),
+        )
+        .unwrap();
+        f.args.modules = vec!["virtio_blk".into()];
+        let (_, report) = build(&f.args, 0).unwrap();
+        let d = m.display();
+        assert_eq!(
+            report.warnings,
+            [format!(
+                "overinit's root (an overlay) needs module overlay of {d}, which the image does not pack \
+                 (add --module overlay)"
+            )]
+        );
+        // The root's filesystem from --config rootfstype=: xfs, a module here.
+        let cfg = f.dir.path().join("config");
+        fs::write(&cfg, "rootfstype=xfs\n").unwrap();
+        f.args.config = Some(cfg);
+        f.args.modules = vec!["overlay".into()];
+        let (_, report) = build(&f.args, 0).unwrap();
+        assert_eq!(
+            report.warnings,
+            [format!(
+                "the root's xfs filesystem needs module xfs of {d}, which the image does not pack (add --module xfs)"
+            )]
+        );
+        // Naming the kernel is enough for the check, with no module asked.
+        f.args.modules.clear();
+        f.args.config = None;
+        let (_, report) = build(&f.args, 0).unwrap();
+        assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    }
+
+    #[test]
+    fn hostonly_packs_what_the_fake_machine_needs() {
+        let machine = crate::hostonly::fake::Machine::new("pack-hostonly");
+        machine.device("pci0000:00/0000:00:02.0", "pci:v00001AF4d00001042sv00001AF4sd00001042bc01sc80i00");
+        machine.device("pci0000:00/0000:00:02.0/virtio1", "virtio:d00000002v00001AF4");
+        machine.block("pci0000:00/0000:00:02.0/virtio1/block/vda", "254:0", false);
+        machine.mountinfo("27 1 254:0 / / rw - ext4 /dev/vda rw\n");
+        let mut f = fixture("pack-hostonly");
+        let m = f.dir.path().join("modules");
+        fs::write(m.join("modules.alias"), "alias virtio:d00000002v* virtio_blk\nalias fs-overlay overlay\n").unwrap();
+        fs::write(m.join("modules.builtin.modinfo"), b"ext4.alias=fs-ext4\0ext4.file=fs/ext4\0").unwrap();
+        f.args.hostonly = true;
+        let (image, report) = build_on(&f.args, 0, &machine.roots()).unwrap();
+        let d = layout::MODULES_DIR;
+        assert_eq!(
+            module_list(&image),
+            format!("{d}/virtio_ring.ko\n{d}/virtio.ko\n{d}/virtio_blk.ko\n{d}/overlay.ko\n")
+        );
+        assert_eq!(
+            report.summary[2],
+            "virtio_blk       hostonly: virtio:d00000002v00001AF4 of /sys/devices/pci0000:00/0000:00:02.0/virtio1, \
+             root /"
+        );
+        assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+        // ext4 is built in; the PCI function has no module in this tree.
+        assert!(report
+            .notes
+            .iter()
+            .any(|n| n.starts_with("module ext4 (hostonly: ext4 filesystem of root /) is built")));
+        assert!(report.notes.iter().any(|n| n.starts_with("hostonly: no module of ")
+            && n.ends_with("pci:v00001AF4d00001042sv00001AF4sd00001042bc01sc80i00")));
+        // A root this machine does not have.
+        f.args.root = Some("LABEL=elsewhere".into());
+        let e = build_on(&f.args, 0, &machine.roots()).unwrap_err().to_string();
+        assert!(e.starts_with("--hostonly: LABEL=elsewhere: no such block device on this machine"), "{e}");
     }
 }

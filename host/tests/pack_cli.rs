@@ -102,9 +102,16 @@ fn packs_real_modules_and_gnu_cpio_lists_them() {
     }
     let s = Scratch::new("real");
     let init = s.init();
+    // No host modprobe.d (its lines would change the list), no async_probe
+    // (it moves the virtio drivers last): the order modules.dep gives.
+    let conf = s.join("modprobe.d");
+    fs::create_dir_all(&conf).unwrap();
     let pack = |out: &Path, compress: &str, extra: &[&'static str]| {
         let mut args = vec![
             "pack",
+            "--modprobe-dir",
+            conf.to_str().unwrap(),
+            "--no-async-probe",
             "--output",
             out.to_str().unwrap(),
             "--init",
@@ -120,7 +127,18 @@ fn packs_real_modules_and_gnu_cpio_lists_them() {
         args.extend(extra);
         let o = overinit(&args);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        assert!(o.stdout.is_empty() && o.stderr.is_empty(), "a good pack is quiet");
+        // Only on a kernel with ext4 as a module (the generic one): the
+        // warning that the root's filesystem is missing.
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            stderr
+                .lines()
+                .all(|l| l.starts_with("overinit pack: warning: the root's ext4 filesystem needs module ext4")),
+            "{stderr}"
+        );
+        let summary = String::from_utf8_lossy(&o.stdout);
+        assert!(summary.starts_with("7 modules, in load order:\n  virtio_ring "), "{summary}");
+        assert!(summary.contains("\n  overlay          requested\n"), "{summary}");
     };
 
     let img = s.join("plain.cpio");
@@ -181,6 +199,69 @@ fn packs_real_modules_and_gnu_cpio_lists_them() {
         let text = String::from_utf8(out.stdout).unwrap();
         assert!(text.lines().any(|l| l.starts_with("file\t") && l.contains("\tCRC32\t")), "{text}");
     }
+}
+
+/// Debian's generic kernel, where the storage drivers and ext4 are modules
+/// and ext4 and jbd2 softdep on crypto-crc32c (issue 12): crc32c comes
+/// before jbd2 and ext4, async-probing drivers come last.
+#[test]
+fn generic_kernel_packs_crc32c_before_ext4() {
+    let mut generic: Vec<PathBuf> = fs::read_dir("/lib/modules")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().into_owned();
+            n.ends_with("-amd64") && !n.ends_with("-cloud-amd64") && p.join("modules.softdep").is_file()
+        })
+        .collect();
+    generic.sort();
+    let Some(dir) = generic.pop() else {
+        eprintln!("note: no Debian generic amd64 kernel (apt-get install linux-image-amd64); skipping");
+        return;
+    };
+    let s = Scratch::new("generic");
+    let conf = s.join("modprobe.d");
+    fs::create_dir_all(&conf).unwrap();
+    let (img, init) = (s.join("img"), s.init());
+    let mut args = vec!["pack", "--output", img.to_str().unwrap(), "--init", init.to_str().unwrap()];
+    args.extend([
+        "--modules-dir",
+        dir.to_str().unwrap(),
+        "--modprobe-dir",
+        conf.to_str().unwrap(),
+        "--compress",
+        "none",
+    ]);
+    for m in ["nvme", "ahci", "sd_mod", "ext4", "overlay"] {
+        args.extend(["--module", m]);
+    }
+    let o = overinit(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.lines().all(|l| l.contains("(CPU-specific, fails with ENODEV")), "{stderr}");
+    assert!(stderr.contains("not packing crc32c_intel"), "{stderr}");
+    let list = String::from_utf8(extract(&img, MODULE_LIST.trim_start_matches('/'))).unwrap();
+    let at = |name: &str| {
+        list.lines()
+            .position(|l| l.split_whitespace().next() == Some(&format!("{MODULES_DIR}/{name}.ko")))
+            .unwrap_or_else(|| panic!("{name} not in:\n{list}"))
+    };
+    // crc32c_intel (kernel/arch, ENODEV without SSE4.2) is left out.
+    let crc = at("crc32c_generic");
+    assert!(crc < at("jbd2") && at("jbd2") < at("ext4"), "{list}");
+    for m in ["nvme", "ahci", "sd_mod"] {
+        let line = list.lines().nth(at(m)).unwrap();
+        assert!(line.ends_with(" async_probe") && at(m) > at("ext4") && at(m) > at("overlay"), "{list}");
+    }
+    assert!(!list.lines().nth(at("libata")).unwrap().contains("async_probe"), "{list}");
+    // --no-async-probe: no parameter anywhere.
+    args.push("--no-async-probe");
+    let o = overinit(&args);
+    assert!(o.status.success());
+    let list = String::from_utf8(extract(&img, MODULE_LIST.trim_start_matches('/'))).unwrap();
+    assert!(!list.contains("async_probe"), "{list}");
 }
 
 #[test]

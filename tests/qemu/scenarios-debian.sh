@@ -13,7 +13,7 @@
 
 DEB_SUITE=bookworm
 DEB_MIRROR=${DEB_MIRROR:-http://deb.debian.org/debian}
-DEB_BASE=$ROOT/build/debian12/base
+DEB_BASE=$BUILD/debian12/base
 
 # deb_base: the cached debootstrapped root (systemd, udev, kmod) with
 # linux-image-amd64's packages in its apt cache, not installed.
@@ -21,16 +21,17 @@ deb_base() {
 	[ ! -f "$DEB_BASE/.overinit-base" ] || return 0
 	command -v debootstrap >/dev/null || fail "debootstrap is missing (apt-get install debootstrap)"
 	local tmp=$DEB_BASE.tmp
+	mkdir -p "$BUILD/debian12"
 	if [ ! -f "$tmp/.debootstrapped" ]; then
 		rm -rf "$tmp"
 		debootstrap --variant=minbase --include=systemd,systemd-sysv,udev,kmod "$DEB_SUITE" "$tmp" "$DEB_MIRROR" \
-			>"$ROOT/build/debian12/debootstrap.log" 2>&1 ||
-			fail "debootstrap failed: $(tail -n 2 "$ROOT/build/debian12/debootstrap.log" | tr '\n' ' ')"
+			>"$BUILD/debian12/debootstrap.log" 2>&1 ||
+			fail "debootstrap failed: $(tail -n 2 "$BUILD/debian12/debootstrap.log" | tr '\n' ' ')"
 		touch "$tmp/.debootstrapped"
 	fi
 	deb_chroot "$tmp" apt-get install -y -q --download-only --no-install-recommends linux-image-amd64 \
-		>"$ROOT/build/debian12/download.log" 2>&1 ||
-		fail "apt-get --download-only linux-image-amd64 failed: $(tail -n 2 "$ROOT/build/debian12/download.log")"
+		>"$BUILD/debian12/download.log" 2>&1 ||
+		fail "apt-get --download-only linux-image-amd64 failed: $(tail -n 2 "$BUILD/debian12/download.log")"
 	touch "$tmp/.overinit-base"
 	mv "$tmp" "$DEB_BASE"
 }

@@ -20,12 +20,14 @@
 #[cfg(test)]
 extern crate std;
 
+pub mod blockdev;
 pub mod cmdline;
 pub mod decimal;
 pub mod devspec;
 pub mod errno;
 pub mod layout;
 pub mod modlist;
+pub mod modparams;
 pub mod mountopt;
 pub mod partition;
 pub mod plan;

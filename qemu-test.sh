@@ -118,7 +118,8 @@ install_deps() {
 	want+=(xfsprogs btrfs-progs dosfstools mtools erofs-utils squashfs-tools gdisk fdisk python3)
 	case $ARCH in
 	# systemd: handoff_real_systemd boots the host's own systemd (never run here)
-	x86_64) want+=(qemu-system-x86 linux-image-cloud-amd64 systemd) ;;
+	# linux-image-amd64: the generic kernel of scenarios-hardware.sh
+	x86_64) want+=(qemu-system-x86 linux-image-cloud-amd64 linux-image-amd64 systemd) ;;
 	aarch64) want+=(qemu-system-arm kmod) ;; # kmod: depmod for the fetched kernel
 	esac
 	local missing=() p
@@ -178,6 +179,23 @@ host_kernel() {
 	[ -r "$KERNEL" ] || die "$KERNEL is not readable"
 	[ -d "/lib/modules/$KVER" ] || die "/lib/modules/$KVER is missing"
 	MODULES_FROM=(--kernel-release "$KVER")
+}
+
+# generic_kernel: Debian's generic kernel (linux-image-amd64 on x86_64:
+# storage drivers, ext4 and crc32c are modules), the newest installed
+# /boot/vmlinuz-*-amd64 that is not a cloud one, or GKVER. Sets GKVER,
+# GKERNEL and GMODULES_FROM (pack arguments naming its modules); returns 1
+# when there is none. Scenarios switch to it with `KERNEL=$GKERNEL` (each
+# runs in a subshell). On aarch64: see hw_arm64_kernel (scenarios-hardware.sh).
+generic_kernel() {
+	if [ -z "${GKVER:-}" ]; then
+		GKVER=$(find /boot -maxdepth 1 -name 'vmlinuz-*-amd64' ! -name '*-cloud-amd64' -printf '%f\n' 2>/dev/null |
+			sort -V | tail -n 1)
+		GKVER=${GKVER#vmlinuz-}
+	fi
+	[ -n "$GKVER" ] && [ -r "/boot/vmlinuz-$GKVER" ] && [ -d "/lib/modules/$GKVER" ] || return 1
+	GKERNEL=/boot/vmlinuz-$GKVER
+	GMODULES_FROM=(--kernel-release "$GKVER")
 }
 
 # aarch64: Debian's arm64 cloud kernel, KVER or the release the meta package

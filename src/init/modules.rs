@@ -54,6 +54,8 @@ pub fn load_all(cmdline: &[u8]) -> Result<u32, Fatal> {
 /// One warning line for the `MOD.param=` of the command line whose module
 /// is neither loaded now nor built in: both have /sys/module/MOD (a
 /// built-in one when it has parameters, which is the case that matters).
+/// A dotted parameter of the real init's own (other than those of
+/// modparams::NOT_MODULES) is named too: the line says what is known.
 fn warn_unknown_params(cmdline: &[u8]) {
     let mut l = None;
     for (key, _) in overinit::cmdline::args(cmdline) {
@@ -67,7 +69,7 @@ fn warn_unknown_params(cmdline: &[u8]) {
         }
         l.get_or_insert_with(|| {
             let mut l = crate::log::warn();
-            l.s("cmdline: parameters for modules neither in the image nor built in, ignored:");
+            l.s("cmdline: MOD.param= for no module in the image or built in (modprobe applies them to a module loaded later):");
             l
         })
         .s(" ")

@@ -89,8 +89,17 @@ const PACK_OPTIONS: &[&str] = &[
     "compress",
     "config",
     "concurrent-modules",
+    "modprobe-dir",
+    "no-async-probe",
+    "firmware-dir",
+    "hostonly",
+    "root",
+    "state",
     "help",
 ];
+
+/// Where firmware files are read from (the kernel's firmware loader path).
+pub const DEFAULT_FIRMWARE_DIR: &str = "/lib/firmware";
 
 /// Where the modules come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +131,18 @@ pub struct PackArgs {
     pub config: Option<PathBuf>,
     /// `--concurrent-modules`: independent module groups in the list.
     pub concurrent_modules: bool,
+    /// `--modprobe-dir DIR...`: read these instead of the host's modprobe.d
+    /// directories (empty: libkmod's defaults).
+    pub modprobe_dirs: Vec<PathBuf>,
+    /// `async_probe` for storage drivers (off with `--no-async-probe`).
+    pub async_probe: bool,
+    /// `--firmware-dir DIR` (default /lib/firmware).
+    pub firmware_dir: PathBuf,
+    /// `--hostonly`: add the modules this machine needs for its root.
+    pub hostonly: bool,
+    /// `--root DEVSPEC` / `--state DEVSPEC` for `--hostonly`.
+    pub root: Option<String>,
+    pub state: Option<String>,
 }
 
 /// What the command line asks for.
@@ -148,6 +169,11 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
     let mut compress = Compression::DEFAULT;
     let mut config = None;
     let mut concurrent_modules = false;
+    let mut modprobe_dirs = Vec::new();
+    let mut async_probe = true;
+    let mut firmware_dir = PathBuf::from(DEFAULT_FIRMWARE_DIR);
+    let mut hostonly = false;
+    let (mut root, mut state) = (None, None);
     // lexopt's own messages ("missing argument for option '--init'") are clear.
     let lex = |e: lexopt::Error| usage(e.to_string());
     while let Some(arg) = parser.next().map_err(lex)? {
@@ -176,6 +202,21 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
             Long("add") => adds.push(parse_add(parser.value().map_err(lex)?)?),
             Long("config") => config = Some(PathBuf::from(parser.value().map_err(lex)?)),
             Long("concurrent-modules") => concurrent_modules = true,
+            Long("modprobe-dir") => modprobe_dirs.push(PathBuf::from(parser.value().map_err(lex)?)),
+            Long("no-async-probe") => async_probe = false,
+            Long("firmware-dir") => firmware_dir = PathBuf::from(parser.value().map_err(lex)?),
+            Long("hostonly") => hostonly = true,
+            Long("root") | Long("state") => {
+                let which = if matches!(arg, Long("root")) { "root" } else { "state" };
+                let spec = parser.value().map_err(lex)?.string().map_err(lex)?;
+                if let Err(e) = overinit::devspec::DevSpec::parse(spec.as_bytes()) {
+                    return Err(usage(format!("--{which} {spec:?}: {}", e.message())));
+                }
+                match which {
+                    "root" => root = Some(spec),
+                    _ => state = Some(spec),
+                }
+            }
             Long("compress") => {
                 let name = parser.value().map_err(lex)?.string().map_err(lex)?;
                 compress = Compression::from_name(&name)
@@ -198,7 +239,25 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
         (None, Some(dir)) => ModulesFrom::Dir(dir),
         (None, None) => ModulesFrom::RunningKernel,
     };
-    Ok(Request::Run(PackArgs { output, init, modules_from, modules, adds, compress, config, concurrent_modules }))
+    if (root.is_some() || state.is_some()) && !hostonly {
+        return Err(usage("--root and --state only name devices for --hostonly"));
+    }
+    Ok(Request::Run(PackArgs {
+        output,
+        init,
+        modules_from,
+        modules,
+        adds,
+        compress,
+        config,
+        concurrent_modules,
+        modprobe_dirs,
+        async_probe,
+        firmware_dir,
+        hostonly,
+        root,
+        state,
+    }))
 }
 
 /// `SRC:DEST`, split at the last `:` (DEST is an image path we choose; SRC
@@ -271,6 +330,12 @@ mod tests {
                 compress: Compression::Xz,
                 config: Some("cfg".into()),
                 concurrent_modules: true,
+                modprobe_dirs: Vec::new(),
+                async_probe: true,
+                firmware_dir: "/lib/firmware".into(),
+                hostonly: false,
+                root: None,
+                state: None,
             }
         );
     }

@@ -24,6 +24,18 @@ pub enum Error {
     ModulesIndex { path: PathBuf, problem: String },
     /// `--module NAME` is neither a module nor built in.
     UnknownModule { name: String, index: PathBuf, suggestions: Vec<String> },
+    /// `--module ALIAS` means several modules.
+    AmbiguousModule { name: String, via: &'static str, modules: Vec<String> },
+    /// `--module ALIAS` means only blacklisted modules.
+    Blacklisted { name: String, modules: Vec<String> },
+    /// Softdeps (with modules.dep) order modules in a circle.
+    SoftdepCycle { cycle: Vec<String>, lines: Vec<String> },
+    /// modprobe.d has an `install`/`remove` command for a packed module.
+    ModprobeCommand { module: String, kind: &'static str, source: String },
+    /// A module's load parameters do not fit the module list.
+    ModuleParams { module: String, params: String },
+    /// modprobe.d cannot be read.
+    ModprobeConfig(io::Error),
     /// `modules.dep` says a module (transitively) needs itself.
     DependencyCycle { index: PathBuf, cycle: Vec<String> },
     /// `--init` is an ELF program for another machine than the modules (the
@@ -80,6 +92,34 @@ impl fmt::Display for Error {
                 let names: Vec<&str> = suggestions.iter().map(String::as_str).collect();
                 write!(f, "unknown module '{name}' in {}{}", index.display(), crate::suggest::did_you_mean(&names))
             }
+            Error::AmbiguousModule { name, via, modules } => write!(
+                f,
+                "--module {name} is an alias ({via}) of {} modules: {}; name the one to pack \
+                 (modprobe would load them all)",
+                modules.len(),
+                modules.join(", ")
+            ),
+            Error::Blacklisted { name, modules } => write!(
+                f,
+                "--module {name} is an alias of blacklisted modules only: {}; modprobe would load nothing \
+                 (name the module itself to pack it anyway)",
+                modules.join(", ")
+            ),
+            Error::SoftdepCycle { cycle, lines } => {
+                write!(f, "softdep cycle: {} (each must load after the next; {})", cycle.join(" -> "), lines.join("; "))
+            }
+            Error::ModprobeCommand { module, kind, source } => write!(
+                f,
+                "module {module} has an '{kind}' command ({source}): the image has no shell to run it and \
+                 init loads modules itself; remove the line or pass --modprobe-dir with a directory without it"
+            ),
+            Error::ModuleParams { module, params } => write!(
+                f,
+                "module {module}: load parameters are {} bytes, init takes at most {}: {params}",
+                params.len(),
+                overinit::modlist::PARAMS_MAX
+            ),
+            Error::ModprobeConfig(err) => write!(f, "modprobe.d: {err}"),
             Error::DependencyCycle { index, cycle } => {
                 write!(f, "dependency cycle in {}: {}", index.display(), cycle.join(" -> "))
             }

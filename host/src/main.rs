@@ -15,6 +15,7 @@ mod cpio;
 mod elf;
 mod error;
 mod image;
+mod modprobe;
 mod modules;
 mod pack;
 mod plan;

@@ -14,7 +14,8 @@ use crate::{
     compress, elf,
     error::Error,
     image::{Entry, Image, Node},
-    modules::ModuleTree,
+    modprobe,
+    modules::{ModuleTree, Want},
 };
 use overinit::layout;
 use std::{
@@ -38,8 +39,13 @@ const DATA_MODE: u32 = 0o644;
 pub struct Report {
     /// Things the user should know that do not stop the pack.
     pub notes: Vec<String>,
+    /// Things that may make the image not boot, or a modprobe.d line
+    /// that was ignored.
+    pub warnings: Vec<String>,
     /// Modules in the image, in load order (group after group).
     pub modules: Vec<String>,
+    /// One line per module: name, why it is there, its parameters.
+    pub summary: Vec<String>,
     /// Size of the written image in bytes.
     pub size: usize,
 }
@@ -58,8 +64,17 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     });
     match result {
         Ok(report) => {
+            for warning in report.iter().flat_map(|r| &r.warnings) {
+                eprintln!("overinit pack: warning: {warning}");
+            }
             for note in report.iter().flat_map(|r| &r.notes) {
                 eprintln!("overinit pack: note: {note}");
+            }
+            if let Some(r) = report.filter(|r| !r.summary.is_empty()) {
+                println!("{} modules, in load order:", r.summary.len());
+                for line in &r.summary {
+                    println!("  {line}");
+                }
             }
             ExitCode::SUCCESS
         }
@@ -87,9 +102,15 @@ pub fn build(args: &PackArgs, mtime: u32) -> Result<(Vec<u8>, Report), Error> {
     let init_machine = elf::machine(&init);
     let mut image = Image::skeleton(init)?;
 
-    if !args.modules.is_empty() {
-        let tree = ModuleTree::load(&modules_dir(&args.modules_from)?)?;
-        let resolution = tree.resolve(&args.modules)?;
+    if !args.modules.is_empty() || args.hostonly {
+        let dir = modules_dir(&args.modules_from)?;
+        let config = modprobe_config(args, &dir)?;
+        report.warnings.extend(config.warnings.iter().cloned());
+        let mut tree = ModuleTree::load(&dir)?.with_config(config);
+        tree.async_probe = args.async_probe;
+        let wanted: Vec<Want> = args.modules.iter().map(|m| Want::named(m)).collect();
+        let resolution = tree.resolve(&wanted)?;
+        report.warnings.extend(resolution.warnings.iter().cloned());
         for name in &resolution.builtin {
             report.notes.push(format!("module {name} is built into the kernel; nothing to add"));
         }
@@ -121,9 +142,17 @@ pub fn build(args: &PackArgs, mtime: u32) -> Result<(Vec<u8>, Report), Error> {
                 }
                 let entry = Entry::new(Node::File(bytes), DATA_MODE, format!("module {}", module.name));
                 image.insert(&format!("--module {}", module.name), &dest, entry)?;
-                // One line per module: `PATH [PARAMS...]` (no parameters yet).
-                list.push_str(&format!("{}\n", dest.display()));
+                // One line per module: `PATH [PARAMS...]` (src/modlist.rs).
+                match module.params.is_empty() {
+                    true => list.push_str(&format!("{}\n", dest.display())),
+                    false => list.push_str(&format!("{} {}\n", dest.display(), module.params)),
+                }
                 report.modules.push(module.name.clone());
+                let params = match module.params.is_empty() {
+                    true => String::new(),
+                    false => format!(" [{}]", module.params),
+                };
+                report.summary.push(format!("{:<16} {}{params}", module.name, module.why));
             }
         }
         // Only built-ins requested: no list, exactly as if none were asked for.
@@ -174,6 +203,24 @@ fn read_config(path: &Path) -> Result<Vec<u8>, Error> {
         return Err(problem("`--` ends the parameters: what follows would be ignored".to_string()));
     }
     Ok(bytes)
+}
+
+/// kmod's configuration for the image: `--modprobe-dir`s (each must
+/// exist) or the host's modprobe.d, with the kernel's `modules.softdep`.
+fn modprobe_config(args: &PackArgs, modules_dir: &Path) -> Result<modprobe::Config, Error> {
+    let dirs: Vec<PathBuf> = match args.modprobe_dirs.is_empty() {
+        true => modprobe::DEFAULT_DIRS.iter().map(PathBuf::from).collect(),
+        false => args.modprobe_dirs.clone(),
+    };
+    for dir in &args.modprobe_dirs {
+        if !dir.is_dir() {
+            let err =
+                io::Error::new(io::ErrorKind::NotFound, format!("--modprobe-dir {}: not a directory", dir.display()));
+            return Err(Error::ModprobeConfig(err));
+        }
+    }
+    let files = modprobe::Config::files(&dirs, modules_dir).map_err(Error::ModprobeConfig)?;
+    modprobe::Config::load(&files).map_err(Error::ModprobeConfig)
 }
 
 /// `--init PATH`, which must be a non-empty regular file (symlinks followed).
@@ -303,7 +350,14 @@ mod tests {
             compress: Compression::None,
             config: None,
             concurrent_modules: false,
+            modprobe_dirs: vec![dir.path().join("modprobe.d")],
+            async_probe: true,
+            firmware_dir: dir.path().join("firmware"),
+            hostonly: false,
+            root: None,
+            state: None,
         };
+        fs::create_dir_all(dir.path().join("modprobe.d")).unwrap();
         Fixture { dir, args }
     }
 

@@ -130,7 +130,19 @@ fn load(list: &[u8], from: usize, to: usize, cmdline: &[u8]) -> Result<(), Fatal
             continue;
         }
         let t = sys::now_us();
-        load_one(e.path, e.params, cmdline).map_err(|errno| fatal(e.path, errno))?;
+        match load_one(e.path, e.params, cmdline) {
+            // The module's init found nothing to drive: a CPU-specific
+            // variant (crc32c_intel without SSE4.2, crct10dif_pclmul) packed
+            // beside its generic twin, as modprobe loads every module of an
+            // alias. Not fatal, as modprobe ignores softdeps' failures; a
+            // module that needed it fails below with its own error.
+            Err(Errno::NODEV) => {
+                let mut l = crate::log::warn();
+                l.s("modules: finit_module ").b(e.path).s(": ").errno(Errno::NODEV.raw_os_error());
+                l.s(" — nothing for it to drive (a CPU-specific variant?); going on").emit();
+            }
+            r => r.map_err(|errno| fatal(e.path, errno))?,
+        }
         if crate::log::debug_enabled() {
             crate::log::debug().s("module ").b(modlist::name(e.path)).s(" ").ms(sys::now_us() - t).emit();
         }

@@ -13,7 +13,7 @@
 # The modules a user names for a NVMe/SATA machine (pack adds what they need).
 HW_MODULES=(nvme ahci sd_mod ext4 overlay)
 # Until pack follows softdeps: the one ext4 needs, named by hand.
-HW_SOFTDEPS=(crc32c_generic)
+HW_SOFTDEPS=()
 
 # hw_kernel: switch this scenario to the generic kernel, or fail.
 hw_kernel() {

@@ -26,32 +26,36 @@ pub fn same_name(a: &[u8], b: &[u8]) -> bool {
 pub fn module_of(key: &[u8]) -> Option<&[u8]> {
     let dot = key.iter().position(|&b| b == b'.')?;
     let (name, param) = (&key[..dot], &key[dot + 1..]);
-    let known = NOT_MODULES.iter().any(|n| *n == name);
+    let known = NOT_MODULES.contains(&name);
     (!name.is_empty() && !param.is_empty() && !known).then_some(name)
 }
+
+/// The parameters do not fit the buffer.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TooLong;
 
 /// The command line's parameters for module `name`, appended to `out`
 /// (after what is there, space separated), each `param=value` (`param`
 /// alone for a flag; a value with a space is quoted again, as the kernel's
 /// parser wants it). `Err` when they do not fit: nothing is cut.
-pub fn append<const N: usize>(cmdline: &[u8], name: &[u8], out: &mut heapless::Vec<u8, N>) -> Result<(), ()> {
+pub fn append<const N: usize>(cmdline: &[u8], name: &[u8], out: &mut heapless::Vec<u8, N>) -> Result<(), TooLong> {
     for (key, value) in args(cmdline) {
         if !module_of(key).is_some_and(|m| same_name(m, name)) {
             continue;
         }
         if !out.is_empty() {
-            out.push(b' ').map_err(drop)?;
+            out.push(b' ').map_err(|_| TooLong)?;
         }
-        out.extend_from_slice(&key[name.len() + 1..]).map_err(drop)?;
+        out.extend_from_slice(&key[name.len() + 1..]).map_err(|_| TooLong)?;
         if let Some(v) = value {
             let quote = v.iter().any(|&b| b == b' ' || b == b'\t');
-            out.push(b'=').map_err(drop)?;
+            out.push(b'=').map_err(|_| TooLong)?;
             if quote {
-                out.push(b'"').map_err(drop)?;
+                out.push(b'"').map_err(|_| TooLong)?;
             }
-            out.extend_from_slice(v).map_err(drop)?;
+            out.extend_from_slice(v).map_err(|_| TooLong)?;
             if quote {
-                out.push(b'"').map_err(drop)?;
+                out.push(b'"').map_err(|_| TooLong)?;
             }
         }
     }
@@ -62,7 +66,7 @@ pub fn append<const N: usize>(cmdline: &[u8], name: &[u8], out: &mut heapless::V
 mod tests {
     use super::*;
 
-    fn params(cmdline: &str, name: &str, image: &str) -> Result<std::string::String, ()> {
+    fn params(cmdline: &str, name: &str, image: &str) -> Result<std::string::String, TooLong> {
         let mut out: heapless::Vec<u8, 64> = heapless::Vec::new();
         out.extend_from_slice(image.as_bytes()).unwrap();
         append(cmdline.as_bytes(), name.as_bytes(), &mut out)?;
@@ -99,8 +103,8 @@ mod tests {
     #[test]
     fn too_long_is_an_error_not_a_cut() {
         let long = std::format!("m.p={}", "x".repeat(70));
-        assert_eq!(params(&long, "m", ""), Err(()));
-        assert_eq!(params("m.p=1", "m", &"y".repeat(62)), Err(()));
+        assert_eq!(params(&long, "m", ""), Err(TooLong));
+        assert_eq!(params("m.p=1", "m", &"y".repeat(62)), Err(TooLong));
         assert_eq!(params("m.p", "m", &"y".repeat(62)).unwrap().len(), 64);
     }
 }

@@ -63,7 +63,13 @@ fn warn_unknown_params(cmdline: &[u8]) {
         let mut p: heapless::Vec<u8, 96> = heapless::Vec::new();
         let _ = p.extend_from_slice(b"/sys/module/");
         // /sys/module names are the kernel's, with `_` (kbuild's KBUILD_MODNAME).
-        let _ = p.extend(m.iter().map(|&c| if c == b'-' { b'_' } else { c }));
+        // (Too long for a module name: no such module either.)
+        let _ = p.extend_from_slice(m);
+        for c in &mut p[12..] {
+            if *c == b'-' {
+                *c = b'_';
+            }
+        }
         if sys::open_dir(&p).is_ok() {
             continue;
         }
@@ -173,7 +179,7 @@ fn load_one(path: &[u8], params: &[u8], cmdline: &[u8]) -> Result<(), Errno> {
     // The image's options, then the command line's.
     let mut all: heapless::Vec<u8, PARAMS_ALL> = heapless::Vec::new();
     all.extend_from_slice(params).map_err(|_| Errno::TOOBIG)?;
-    overinit::modparams::append(cmdline, modlist::name(path), &mut all).map_err(|()| Errno::TOOBIG)?;
+    overinit::modparams::append(cmdline, modlist::name(path), &mut all).map_err(|_| Errno::TOOBIG)?;
     let mut pbuf = [0u8; PARAMS_ALL + 1];
     let params = sys::cstr(&mut pbuf, &all)?;
     match rustix::system::finit_module(&fd, params, 0) {

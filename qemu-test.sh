@@ -182,6 +182,23 @@ host_kernel() {
 	MODULES_FROM=(--kernel-release "$KVER")
 }
 
+# generic_kernel: Debian's generic kernel (linux-image-amd64 on x86_64:
+# storage drivers, ext4 and crc32c are modules), the newest installed
+# /boot/vmlinuz-*-amd64 that is not a cloud one, or GKVER. Sets GKVER,
+# GKERNEL and GMODULES_FROM (pack arguments naming its modules); returns 1
+# when there is none. Scenarios switch to it with `KERNEL=$GKERNEL` (each
+# runs in a subshell). On aarch64: see hw_arm64_kernel (scenarios-hardware.sh).
+generic_kernel() {
+	if [ -z "${GKVER:-}" ]; then
+		GKVER=$(find /boot -maxdepth 1 -name 'vmlinuz-*-amd64' ! -name '*-cloud-amd64' -printf '%f\n' 2>/dev/null |
+			sort -V | tail -n 1)
+		GKVER=${GKVER#vmlinuz-}
+	fi
+	[ -n "$GKVER" ] && [ -r "/boot/vmlinuz-$GKVER" ] && [ -d "/lib/modules/$GKVER" ] || return 1
+	GKERNEL=/boot/vmlinuz-$GKVER
+	GMODULES_FROM=(--kernel-release "$GKVER")
+}
+
 # aarch64: Debian's arm64 cloud kernel, KVER or the release the meta package
 # linux-image-cloud-arm64:arm64 depends on. Its vmlinuz is a raw arm64 Image,
 # which QEMU's -kernel boots as is; depmod writes the modules.dep that the

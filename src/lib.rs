@@ -20,6 +20,7 @@
 #[cfg(test)]
 extern crate std;
 
+pub mod blockdev;
 pub mod cmdline;
 pub mod decimal;
 pub mod devspec;
@@ -28,6 +29,7 @@ pub mod exe;
 pub mod layout;
 pub mod machineid;
 pub mod modlist;
+pub mod modparams;
 pub mod mountopt;
 pub mod partition;
 pub mod plan;

@@ -681,6 +681,12 @@ pub fn execute<K: Kernel>(
     Ok(())
 }
 
+/// The hint for a device mount that failed with ENOENT although the device
+/// node is there: the filesystem's setup asked for a module it could not
+/// load (ext4 and jbd2 without `crc32c`: the kernel logs `EXT4-fs (DEV):
+/// Cannot load crc32c driver` and returns ENOENT from crypto_alloc_shash).
+pub const HINT_FS_HELPER: &str = "the device is there: the filesystem could not load a crypto or helper module it needs (see the kernel log, e.g. `EXT4-fs (…): Cannot load crc32c driver`); pack its softdeps (overinit pack --module crypto-crc32c)";
+
 /// A hint for a failed step, where the cause is well known.
 pub fn hint(step: &Step<'_>, errno: i32) -> Option<&'static str> {
     use crate::errno::num::{EACCES, EINVAL, ENODEV, ENOENT, ENOSPC, ENXIO, EROFS};

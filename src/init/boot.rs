@@ -45,6 +45,8 @@ impl Clock {
 /// Everything the phases share.
 struct Boot<'a> {
     c: Cmdline<'a>,
+    /// /proc/cmdline as read (MOD.param= for the modules).
+    cmdline: &'a [u8],
     plan: Plan<'a>,
     argv: CVec<'static>,
     envp: CVec<'static>,
@@ -126,6 +128,7 @@ pub fn run(argv: CVec<'static>, envp: CVec<'static>) -> ! {
 
     let mut b = Boot {
         c,
+        cmdline,
         plan,
         argv,
         envp,
@@ -174,7 +177,7 @@ impl<'a> Boot<'a> {
     fn phase(&mut self, phase: Phase) -> Result<(), Fatal> {
         match phase {
             Phase::Modules => {
-                self.modules = crate::modules::load_all()?;
+                self.modules = crate::modules::load_all(self.cmdline)?;
                 Ok(())
             }
             Phase::Devices => self.devices(),
@@ -376,9 +379,15 @@ fn plan_fatal(e: plan::PlanError) -> Fatal {
 fn step_fatal(plan: &Plan<'_>, found: &Found<'_>, failure: plan::StepFailure) -> Fatal {
     let step = &plan.steps[failure.index];
     let errno = Errno::from_raw_os_error(failure.errno);
+    let mut hint = plan::hint(step, failure.errno);
     let mut f = match &step.op {
         Op::Mount { .. } => {
             let (src, fstype) = plan::resolve(step, found);
+            // ENOENT with the node still there is the filesystem's own
+            // (see plan::HINT_FS_HELPER), not a vanished device.
+            if errno == Errno::NOENT && src.starts_with(b"/dev/") && sys::open_ro(src).is_ok() {
+                hint = Some(plan::HINT_FS_HELPER);
+            }
             let overlay = fstype == b"overlay";
             let mut f = Fatal::new(step.phase, step.action(), if overlay { b"overlay" } else { src }, errno);
             if !fstype.is_empty() && !overlay {
@@ -394,7 +403,7 @@ fn step_fatal(plan: &Plan<'_>, found: &Found<'_>, failure: plan::StepFailure) ->
         }
         _ => Fatal::new(step.phase, step.action(), step.object(), errno),
     };
-    f.hint = plan::hint(step, failure.errno);
+    f.hint = hint;
     f
 }
 

@@ -6,7 +6,8 @@
 //! ```text
 //!  subscribe to uevents ─▶ scan /sys/class/block ─ found ─▶ Device
 //!                              ▲          │ not yet
-//!                              └─ add@…/block/… ◀─ poll(uevent socket, deadline)
+//!                              └─ block uevent ◀─ poll(uevent socket, deadline)
+//!                                 (and once more at the deadline)
 //! ```
 
 use crate::fail::Fatal;
@@ -17,7 +18,7 @@ use overinit::devspec::{DevPath, DevSpec};
 use overinit::partition::{self, Scheme};
 use overinit::plan::Phase;
 use overinit::superblock::{self, FsInfo};
-use rustix::fd::{AsFd, OwnedFd};
+use rustix::fd::AsFd;
 use rustix::fs::{AtFlags, FileType};
 use rustix::io::Errno;
 
@@ -99,6 +100,7 @@ pub fn find(what: &'static str, spec: &[u8], deadline_us: Option<u64>) -> Result
     let start = sys::now_us();
     let mut appeared = start;
     let mut sb = [0u8; superblock::PROBE_BYTES];
+    let mut last = false;
     loop {
         if let Some(mut dev) = scan(&parsed, &mut sb, what, spec)? {
             dev.waited_us = appeared - start;
@@ -106,25 +108,35 @@ pub fn find(what: &'static str, spec: &[u8], deadline_us: Option<u64>) -> Result
             dev.found_us = sys::now_us();
             return Ok(dev);
         }
-        appeared = events.wait(deadline_us).ok_or_else(|| {
+        if last {
             let mut f = Fatal::msg(Phase::Devices, what, spec, NOT_FOUND);
             f.hint =
                 Some("is its driver module in the image? (overinit pack --module …); the block devices seen follow");
-            f
-        })?;
+            return Err(f);
+        }
+        // `rootwait`: wake every IDLE_RESCAN_US all the same, so a missed
+        // announcement can never hang a boot whose device is there.
+        let until = deadline_us.unwrap_or_else(|| sys::now_us() + IDLE_RESCAN_US);
+        appeared = events.wait(until).unwrap_or_else(|| {
+            // The deadline: one last scan before giving up.
+            last = deadline_us.is_some();
+            sys::now_us()
+        });
     }
 }
 
+/// With `rootwait`, rescan this often even when no uevent came (µs).
+const IDLE_RESCAN_US: u64 = 5_000_000;
+
 /// `/dev/NAME`, or with a partition number the kernel's name for that
 /// partition of disk NAME: `vda` 1 → `vda1`, `nvme0n1` 1 → `nvme0n1p1`
-/// (block/partitions/core.c, add_partition: a `p` when the disk name ends
-/// in a digit).
+/// (see overinit::blockdev).
 fn path_of(name: &[u8], part: Option<u32>) -> Option<DevPath> {
     let mut p = Vec::new();
     p.extend_from_slice(b"/dev/").ok()?;
     p.extend_from_slice(name).ok()?;
     if let Some(n) = part {
-        if name.last().is_some_and(u8::is_ascii_digit) {
+        if overinit::blockdev::part_needs_p(name) {
             p.push(b'p').ok()?;
         }
         p.extend_from_slice(crate::log::dec(n.into(), &mut [0; 20])).ok()?;
@@ -132,24 +144,10 @@ fn path_of(name: &[u8], part: Option<u32>) -> Option<DevPath> {
     Some(p)
 }
 
-/// Read from `off` until `buf` is full or the device ends; bytes read.
-fn read_at(fd: &OwnedFd, buf: &mut [u8], off: u64) -> usize {
-    let mut n = 0;
-    while n < buf.len() {
-        match rustix::io::pread(fd, &mut buf[n..], off + n as u64) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(Errno::INTR) => continue,
-            Err(_) => break,
-        }
-    }
-    n
-}
-
 /// Read the start of a device and identify its filesystem.
 pub fn probe(path: &[u8], buf: &mut [u8]) -> Option<FsInfo> {
     let fd = sys::open_ro(path).ok()?;
-    let n = read_at(&fd, buf, 0);
+    let n = sys::read_at(&fd, buf, 0).unwrap_or(0);
     superblock::identify(&buf[..n])
 }
 
@@ -329,7 +327,7 @@ fn partition_of(classdir: rustix::fd::BorrowedFd<'_>, name: &[u8], spec: &DevSpe
 fn table_of<'h>(name: &[u8], head: &'h mut [u8]) -> Option<partition::Table<'h>> {
     let fd = sys::open_ro(path_of(name, None)?.as_slice()).ok()?;
     let sector = rustix::fs::ioctl_blksszget(&fd).ok()? as usize;
-    let n = read_at(&fd, head, 0);
+    let n = sys::read_at(&fd, head, 0).unwrap_or(0);
     partition::read(&head[..n], sector).ok()
 }
 

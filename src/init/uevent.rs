@@ -5,15 +5,17 @@
 //! ```text
 //!  Uevents::open()  ── subscribe first ──▶ scan /sys/class/block
 //!        ▲                                      │ not there
-//!        └── rescan ◀── wait(): poll() wakes on "add@…/block/NAME" ◀┘
+//!        └── rescan ◀── wait(): poll() wakes on add/change, SUBSYSTEM=block ◀┘
 //! ```
 //!
 //! Subscribing before the first scan closes the race: a device added after
 //! the scan read the directory is announced on the socket; one added before
 //! it is in the directory. The kernel announces a disk after its partitions
 //! exist and after devtmpfs made its node (block/genhd.c, device_add_disk),
-//! so one rescan on the announcement finds it. Only the message header
-//! (`ACTION@DEVPATH`) is read; the kernel drops the rest of the datagram.
+//! so one rescan on the announcement finds it. The whole datagram is read
+//! (`ACTION@DEVPATH\0KEY=VALUE\0…`, lib/kobject_uevent.c): a DEVPATH need
+//! not hold `/block/` (NVMe: `…/nvme/nvme0/nvme0n1`), `SUBSYSTEM=block` is
+//! what says it is a block device.
 
 use crate::sys;
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
@@ -41,16 +43,15 @@ impl Uevents {
     }
 
     /// Sleep until the kernel announces a block device (`add` or `change`)
-    /// or `deadline_us` passes (None: forever). Returns when it woke for a
-    /// block device (µs, CLOCK_MONOTONIC), `None` at the deadline.
-    pub fn wait(&self, deadline_us: Option<u64>) -> Option<u64> {
-        // "add@" + a DEVPATH: sysfs paths stay far below this.
-        let mut buf = [0u8; 512];
+    /// or `deadline_us` passes. Returns when it woke for a block device
+    /// (µs, CLOCK_MONOTONIC), `None` at the deadline.
+    pub fn wait(&self, deadline_us: u64) -> Option<u64> {
+        // The header and the environment: the kernel's UEVENT_BUFFER_SIZE
+        // (2048) bounds the environment. A longer datagram is cut (MSG_TRUNC
+        // is not asked for); SUBSYSTEM= comes early in it.
+        let mut buf = [0u8; 2048 + 512];
         loop {
-            let mut left = match deadline_us {
-                Some(d) => d.checked_sub(sys::now_us()).filter(|&l| l > 0)?,
-                None => u64::MAX,
-            };
+            let mut left = deadline_us.checked_sub(sys::now_us()).filter(|&l| l > 0)?;
             // poll() on no fds at all is a plain sleep: the fallback.
             let mut one;
             let fds: &mut [PollFd<'_>] = match &self.0 {
@@ -65,25 +66,18 @@ impl Uevents {
             };
             let timeout = Timespec { tv_sec: (left / 1_000_000) as i64, tv_nsec: (left % 1_000_000) as i64 * 1000 };
             // An error (EINTR) counts as a wakeup; recv then says EAGAIN.
-            let ready = poll(fds, (left != u64::MAX).then_some(&timeout)).unwrap_or(1);
+            let ready = poll(fds, Some(&timeout)).unwrap_or(1);
             let woke = sys::now_us();
             let Some(fd) = &self.0 else { return Some(woke) };
             if ready == 0 {
                 continue;
             }
             match recv(fd, &mut buf, RecvFlags::DONTWAIT) {
-                Ok((n, _)) if !is_block_event(&buf[..n.min(buf.len())]) => continue,
+                Ok((n, _)) if !overinit::blockdev::is_block_uevent(&buf[..n.min(buf.len())]) => continue,
                 // A block event; or an error (ENOBUFS: events were dropped,
                 // one may have been ours): rescan either way.
                 _ => return Some(woke),
             }
         }
     }
-}
-
-/// `add@…/block/NAME` or `change@…/block/NAME` (a partition is
-/// `…/block/DISK/PART`).
-fn is_block_event(msg: &[u8]) -> bool {
-    let header = msg.split(|&b| b == 0).next().unwrap_or_default();
-    (header.starts_with(b"add@") || header.starts_with(b"change@")) && header.windows(7).any(|w| w == b"/block/")
 }

@@ -386,18 +386,20 @@ state")
 
 # --- a root disk that appears late ------------------------------------------------------
 
-# dv_hotplug SOCK DISK DELAY BUS: run in the background while `boot` runs.
+# dv_hotplug SOCK DISK DELAY BUS [DEVICE]: run in the background while `boot` runs.
 # Waits for the kernel's first read of a disk attached at boot (the state
 # disk: the kernel reads its partition table when overinit loads virtio_blk,
 # just before overinit starts waiting for the root), then DELAY seconds, then
 # plugs DISK in read-only through the QEMU monitor (drive_add, then
-# device_add virtio-blk-pci, on BUS if not empty). Prints the seconds from
+# device_add DEVICE (default virtio-blk-pci; e.g. nvme,serial=S), on BUS if
+# not empty). Prints the seconds from
 # QEMU's start to that read and to the plug.
 dv_hotplug() {
 	python3 - "$@" <<'EOF'
 import re, socket, sys, time
 
 sock_path, disk, delay, bus = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+device = sys.argv[5] if len(sys.argv) > 5 else "virtio-blk-pci"
 t0 = time.monotonic()
 give_up = t0 + 90
 
@@ -447,7 +449,7 @@ time.sleep(delay)
 r = hmp("drive_add 0 if=none,id=dvhp0,file=%s,format=raw,readonly=on" % disk)
 if "OK" not in r:
     sys.exit("drive_add: " + r.strip())
-r = hmp("device_add virtio-blk-pci,drive=dvhp0,id=dvhpdisk" + (",bus=" + bus if bus else ""))
+r = hmp("device_add %s,drive=dvhp0,id=dvhpdisk" % device + (",bus=" + bus if bus else ""))
 if "Error" in r or "error" in r:
     sys.exit("device_add: " + r.strip())
 out("plugged %.2f s after QEMU started, %.2f s after the first read" % (time.monotonic() - t0, time.monotonic() - t_read))

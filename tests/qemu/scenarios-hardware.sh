@@ -33,6 +33,10 @@ hw_image() {
 	done
 	while [ $# -gt 0 ]; do
 		case $1 in
+		--no-async-probe | --hostonly | --concurrent-modules)
+			args+=("$1")
+			shift
+			;;
 		--*)
 			args+=("$1" "$2")
 			shift 2
@@ -177,4 +181,57 @@ scenario_hw_modparam() {
 	# named.
 	local want="@probe kmsg overinit: warning: cmdline: MOD.param= for no module in the image or built in (modprobe applies them to a module loaded later): nosuchmod.x probe.check probe.read"
 	grep -axF -- "$want" "$PROBE" >/dev/null || fail "$BOOT_NAME: no line '$want'"
+}
+
+# --- figures (not a timed test: it fails only if a boot fails) ---------------
+
+# hw_itools_image: initramfs-tools' own image for the generic kernel, with
+# Debian's default MODULES=most (built once per run; mkinitramfs -d with a
+# copy of the stock configuration, never touching /boot).
+hw_itools_image() {
+	local img=$BUILD/img/hw-itools-most.img conf=$BUILD/img/itools-most.d
+	if [ ! -f "$img" ]; then
+		command -v mkinitramfs >/dev/null || fail "mkinitramfs not found (initramfs-tools)"
+		rm -rf "$conf"
+		mkdir -p "$conf/hooks" "$conf/scripts" "$conf/conf.d"
+		: >"$conf/modules"
+		printf 'MODULES=most\nBUSYBOX=auto\nKEYMAP=n\nCOMPRESS=zstd\nDEVICE=\nNFSROOT=auto\nRUNSIZE=10%%\nFSTYPE=auto\n' \
+			>"$conf/initramfs.conf"
+		mkinitramfs -d "$conf" -o "$img" "$GKVER" >"$img.log" 2>&1 || fail "mkinitramfs: $(tail -n 1 "$img.log")"
+	fi
+	printf '%s\n' "$img"
+}
+
+scenario hw_timing "generic kernel, NVMe root + SATA state: ms in the initramfs of overinit with and without async probing and of initramfs-tools (MODULES=most); HW_TIMING_BOOTS per system (default 1; figures, fails only if a boot fails)"
+scenario_hw_timing() {
+	hw_kernel
+	local n=${HW_TIMING_BOOTS:-1} i sys img root state
+	local -A imgs=([overinit-seq]=$(hw_image timing-seq --no-async-probe) [overinit-async]=$(hw_image timing-async)
+		[itools-most]=$(hw_itools_image))
+	root=$(hw_disk timing-root "$(root_disk default)")
+	state=$(state_disk hw_timing)
+	local -A ms=() mods=() finit=()
+	for ((i = 1; i <= n; i++)); do
+		for sys in overinit-seq overinit-async itools-most; do
+			local BOOT_QEMU_ARGS=(-drive "file=$root,if=none,id=nv0,format=raw" -device "nvme,drive=nv0,serial=root")
+			mapfile -t -O ${#BOOT_QEMU_ARGS[@]} BOOT_QEMU_ARGS < <(hw_sata sata0 "$state")
+			local args="root=/dev/nvme0n1 overinit.state=/dev/sda overinit.debug"
+			[ "$sys" != itools-most ] || args="root=/dev/nvme0n1 ro"
+			boot "hw_timing-$sys-$i" "$args" "${imgs[$sys]}"
+			expect_good_boot
+			ms[$sys]+="$(probe_value ms_initramfs) "
+			if [ "$sys" != itools-most ]; then
+				# The modules phase, and the sum of the finit_module calls in it.
+				mods[$sys]+="$(tr -d '\r' <"$LOG" | grep -a -o 'timing:.* modules=[0-9.]*' | sed 's/.*modules=//' | head -n 1) "
+				finit[$sys]+="$(tr -d '\r' <"$LOG" | grep -a -o 'overinit: module [^ ]* [0-9.]* ms' |
+					awk '{ s += $(NF - 1) } END { printf "%.1f", s }') "
+			fi
+		done
+	done
+	stats() { printf '%s\n' $1 | sort -n | awk '{ v[NR] = $1 } END { printf "%s (%s–%s)", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
+	for sys in overinit-seq overinit-async itools-most; do
+		local extra=
+		[ "$sys" = itools-most ] || extra=", modules phase $(stats "${mods[$sys]}") ms, Σ finit_module $(stats "${finit[$sys]}") ms"
+		note "$sys: ms_initramfs median (min–max) over $n: $(stats "${ms[$sys]}")$extra"
+	done
 }

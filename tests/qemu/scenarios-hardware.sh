@@ -69,6 +69,13 @@ hw_expect_devices() {
 		fail "$BOOT_NAME: the summary does not name the root $1: $(grep -a '^@probe kmsg overinit: ' "$PROBE" | tr '\n' ' ')"
 }
 
+# hw_nvme_sata ROOT STATE: sets the caller's BOOT_QEMU_ARGS (declare it
+# local) to ROOT on an NVMe namespace and STATE on SATA.
+hw_nvme_sata() {
+	BOOT_QEMU_ARGS=(-drive "file=$1,if=none,id=nv0,format=raw" -device "nvme,serial=root0,drive=nv0")
+	mapfile -t -O ${#BOOT_QEMU_ARGS[@]} BOOT_QEMU_ARGS < <(hw_sata sata0 "$2")
+}
+
 # hw_sata ID FILE: QEMU arguments for FILE as a SATA disk on q35's AHCI port 0
 # (the ICH9 controller at 00:1f.2 is always there: -device ide-hd on ide.0).
 hw_sata() {
@@ -110,8 +117,8 @@ scenario_hw_nvme_absent() {
 	img=$(hw_image nvme-sata)
 	root=$(hw_disk nvme_absent-root "$(root_disk default)")
 	state=$(state_disk hw_nvme_absent)
-	local BOOT_QEMU_ARGS=(-drive "file=$root,if=none,id=nv0,format=raw" -device "nvme,serial=root0,drive=nv0")
-	mapfile -t -O ${#BOOT_QEMU_ARGS[@]} BOOT_QEMU_ARGS < <(hw_sata sata0 "$state")
+	local BOOT_QEMU_ARGS
+	hw_nvme_sata "$root" "$state"
 	boot hw_nvme_absent "root=LABEL=NOSUCH overinit.timeout=2 overinit.state=LABEL=STATE overinit.on_error=poweroff" "$img"
 	expect_no_panic
 	! probe_value start >/dev/null || fail "$BOOT_NAME: the real init ran"
@@ -168,8 +175,8 @@ scenario_hw_modparam() {
 	img=$(hw_image nvme-sata)
 	root=$(hw_disk modparam-root "$(root_disk default)")
 	state=$(state_disk hw_modparam)
-	local BOOT_QEMU_ARGS=(-drive "file=$root,if=none,id=nv0,format=raw" -device "nvme,serial=root0,drive=nv0")
-	mapfile -t -O ${#BOOT_QEMU_ARGS[@]} BOOT_QEMU_ARGS < <(hw_sata sata0 "$state")
+	local BOOT_QEMU_ARGS
+	hw_nvme_sata "$root" "$state"
 	boot hw_modparam "root=LABEL=ROOT overinit.state=LABEL=STATE nvme.io_queue_depth=128 nosuchmod.x=1 printk.time=1 probe.check=endstate probe.read=/sys/module/nvme/parameters/io_queue_depth" "$img"
 	expect_good_boot
 	expect_check endstate
@@ -213,8 +220,8 @@ scenario_hw_timing() {
 	local -A ms=() mods=() finit=()
 	for ((i = 1; i <= n; i++)); do
 		for sys in overinit-seq overinit-async itools-most; do
-			local BOOT_QEMU_ARGS=(-drive "file=$root,if=none,id=nv0,format=raw" -device "nvme,drive=nv0,serial=root")
-			mapfile -t -O ${#BOOT_QEMU_ARGS[@]} BOOT_QEMU_ARGS < <(hw_sata sata0 "$state")
+			local BOOT_QEMU_ARGS
+			hw_nvme_sata "$root" "$state"
 			local args="root=/dev/nvme0n1 overinit.state=/dev/sda overinit.debug"
 			[ "$sys" != itools-most ] || args="root=/dev/nvme0n1 ro"
 			boot "hw_timing-$sys-$i" "$args" "${imgs[$sys]}"

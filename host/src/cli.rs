@@ -97,7 +97,10 @@ Options:
       --add SRC:DEST         copy host file SRC (symlinks followed, mode kept) to
                              absolute path DEST in the image, making missing
                              parent directories (0755); a directory is copied
-                             with its contents. Repeatable
+                             with its contents (symlinks in it kept as links,
+                             hard links kept as hard links); device nodes are
+                             copied as nodes; FIFOs and sockets are refused.
+                             Repeatable
       --compress ALG         none, gzip, zstd or xz (default: gzip, which every
                              kernel that unpacks compressed initramfs supports;
                              zstd and xz are smaller but optional in the

@@ -59,8 +59,19 @@ impl Writer {
 
     /// Appends one member.
     pub fn push(&mut self, r: &Record) -> Result<(), TooLarge> {
+        let ino = self.reserve_ino();
+        self.record(ino, self.mtime, r)
+    }
+
+    /// The next inode number, for members that share one (hard links).
+    pub fn reserve_ino(&mut self) -> u32 {
         let ino = self.next_ino;
         self.next_ino += 1;
+        ino
+    }
+
+    /// Appends one member with the inode number `ino` (of [`Writer::reserve_ino`]).
+    pub fn push_as(&mut self, r: &Record, ino: u32) -> Result<(), TooLarge> {
         self.record(ino, self.mtime, r)
     }
 

@@ -15,7 +15,7 @@ use std::{
     fs,
     os::unix::{
         ffi::OsStrExt as _,
-        fs::{FileTypeExt as _, PermissionsExt as _},
+        fs::{FileTypeExt as _, MetadataExt as _, PermissionsExt as _},
     },
     path::{Component, Path, PathBuf},
 };
@@ -42,13 +42,16 @@ pub struct Entry {
     pub origin: String,
     /// A directory made only because something inside it was added.
     pub implicit: bool,
+    /// For a file added from the host with more than one link: its host
+    /// (device, inode). Entries sharing one are hard links in the archive.
+    pub link: Option<(u64, u64)>,
 }
 
 impl Entry {
     /// Owned by root, as everything in the image is unless the layout says
     /// otherwise.
     pub fn new(node: Node, mode: u32, origin: impl Into<String>) -> Entry {
-        Entry { node, mode, uid: 0, gid: 0, origin: origin.into(), implicit: false }
+        Entry { node, mode, uid: 0, gid: 0, origin: origin.into(), implicit: false, link: None }
     }
 }
 
@@ -145,7 +148,17 @@ impl Image {
         let file_type = meta.file_type();
         if file_type.is_file() {
             let data = fs::read(src).map_err(|e| source_error(src, e))?;
-            self.insert(what, dest, Entry::new(Node::File(data), mode, origin()))
+            let mut entry = Entry::new(Node::File(data), mode, origin());
+            entry.link = (meta.nlink() > 1).then(|| (meta.dev(), meta.ino()));
+            self.insert(what, dest, entry)
+        } else if file_type.is_char_device() || file_type.is_block_device() {
+            // Linux's dev_t: major in bits 8–19 and 32–63, minor in 0–7 and 20–31.
+            let rdev = meta.rdev();
+            let (major, minor) =
+                (((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff), (rdev & 0xff) | ((rdev >> 12) & !0xff));
+            let (major, minor) = (major as u32, minor as u32);
+            let node = if file_type.is_char_device() { Node::Char(major, minor) } else { Node::Block(major, minor) };
+            self.insert(what, dest, Entry::new(node, mode, origin()))
         } else if file_type.is_symlink() {
             let target = fs::read_link(src).map_err(|e| source_error(src, e))?;
             let node = Node::Symlink(target.as_os_str().as_bytes().to_vec());
@@ -163,16 +176,10 @@ impl Image {
             }
             Ok(())
         } else {
-            let kind = if file_type.is_fifo() {
-                "a FIFO"
-            } else if file_type.is_socket() {
-                "a socket"
-            } else {
-                "a device node"
-            };
+            let kind = if file_type.is_fifo() { "a FIFO" } else { "a socket" };
             Err(Error::AddSource {
                 src: src.to_path_buf(),
-                problem: format!("is {kind}; only files, directories and symlinks can be added"),
+                problem: format!("is {kind}; only files, directories, symlinks and device nodes can be added"),
             })
         }
     }
@@ -191,6 +198,16 @@ impl Image {
     /// numbers counting up, every timestamp `mtime`.
     pub fn to_cpio(&self, mtime: u32) -> Result<Vec<u8>, Error> {
         let mut w = cpio::Writer::new(mtime);
+        // Hard links: every name of one host file shares an inode and the
+        // link count; the content goes with the last one (GNU cpio's newc
+        // convention; the kernel links the earlier, empty names and writes
+        // the content through the last).
+        let mut links: BTreeMap<(u64, u64), (u32, u32, u32)> = BTreeMap::new(); // key → (count, seen, ino)
+        for e in self.entries.values() {
+            if let Some(key) = e.link {
+                links.entry(key).or_insert((0, 0, 0)).0 += 1;
+            }
+        }
         for (path, e) in &self.entries {
             // The kernel unpacks relative to `/`, like gen_init_cpio writes.
             let name = match path.strip_prefix("/") {
@@ -204,8 +221,23 @@ impl Image {
                 Node::Char(major, minor) => (cpio::S_IFCHR, 1, (*major, *minor), &[]),
                 Node::Block(major, minor) => (cpio::S_IFBLK, 1, (*major, *minor), &[]),
             };
-            let record = Record { name, mode: kind | e.mode, uid: e.uid, gid: e.gid, nlink, rdev, data };
-            w.push(&record).map_err(|cpio::TooLarge| Error::TooLarge { dest: path.clone() })?;
+            let group = e.link.and_then(|key| links.get_mut(&key)).filter(|g| g.0 > 1);
+            let too_large = |cpio::TooLarge| Error::TooLarge { dest: path.clone() };
+            match group {
+                Some(g) => {
+                    if g.1 == 0 {
+                        g.2 = w.reserve_ino();
+                    }
+                    g.1 += 1;
+                    let data = if g.1 == g.0 { data } else { &[][..] };
+                    let record = Record { name, mode: kind | e.mode, uid: e.uid, gid: e.gid, nlink: g.0, rdev, data };
+                    w.push_as(&record, g.2).map_err(too_large)?;
+                }
+                None => {
+                    let record = Record { name, mode: kind | e.mode, uid: e.uid, gid: e.gid, nlink, rdev, data };
+                    w.push(&record).map_err(too_large)?;
+                }
+            }
         }
         Ok(w.finish())
     }
@@ -387,13 +419,37 @@ mod tests {
     }
 
     #[test]
-    fn special_files_are_refused() {
+    fn device_nodes_are_added_and_fifos_refused() {
         let mut img = image();
-        let err = img.add_host(Path::new("/dev/null"), Path::new("/null")).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "--add /dev/null: is a device node; only files, directories and symlinks can be added"
-        );
+        img.add_host(Path::new("/dev/null"), Path::new("/dev/null")).unwrap();
+        assert_eq!(img.get("/dev/null").unwrap().node, Node::Char(1, 3));
+        let dir = TempDir::new("fifo");
+        let fifo = dir.path().join("f");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let err = img.add_host(&fifo, Path::new("/f")).unwrap_err();
+        assert!(err
+            .to_string()
+            .ends_with("is a FIFO; only files, directories, symlinks and device nodes can be added"));
+    }
+
+    #[test]
+    fn hard_links_stay_links() {
+        let dir = TempDir::new("links");
+        let tree = dir.path().join("t");
+        fs::create_dir_all(&tree).unwrap();
+        fs::write(tree.join("a"), b"shared").unwrap();
+        fs::hard_link(tree.join("a"), tree.join("b")).unwrap();
+        fs::write(tree.join("c"), b"alone").unwrap();
+        let mut img = image();
+        img.add_host(&tree, Path::new("/t")).unwrap();
+        let archive = img.to_cpio(0).unwrap();
+        let members = crate::cpio_read::parse(&archive).unwrap().members;
+        let find = |n: &[u8]| members.iter().find(|m| m.name == n).unwrap().clone();
+        let (a, b, c) = (find(b"t/a"), find(b"t/b"), find(b"t/c"));
+        assert_eq!((a.ino, a.nlink, b.nlink), (b.ino, 2, 2), "one inode, two links");
+        assert_eq!((a.data, b.data), (&b""[..], &b"shared"[..]), "the content with the last name");
+        assert_eq!((c.nlink, c.data), (1, &b"alone"[..]));
+        assert_ne!(c.ino, a.ino);
     }
 
     #[test]

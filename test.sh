@@ -42,4 +42,4 @@ echo "== QEMU scenarios"
 # failure paths, the emergency shell, pack's machine check; the rest on
 # demand with `ARCH=aarch64 ./qemu-test.sh`.
 echo "== QEMU scenarios on aarch64 (subset)"
-ARCH=aarch64 ./qemu-test.sh endstate persist fail_noroot fail_rootdev fail_init shell_console pack_machine
+ARCH=aarch64 ./qemu-test.sh endstate persist fail_noroot fail_rootdev fail_init shell_console pack_machine sd_card

@@ -80,3 +80,40 @@ scenario_pack_machine() {
 	want="overinit pack: error: --init $host_bb is built for x86-64, but the kernel modules are for ARM aarch64 (module virtio_ring: $dir/kernel/drivers/virtio/virtio_ring.ko): that kernel cannot run it; build init with --target aarch64-unknown-linux-musl"
 	[ "$got" = "$want" ] || fail "pack said '$got', want '$want'"
 }
+
+# A board's boot medium: an SD card with an MBR table, the root on its second
+# partition, named as a Raspberry Pi's cmdline.txt names it
+# (root=PARTUUID=<disk id>-02), on Debian's *generic* arm64 kernel, where
+# sdhci-pci (QEMU's SD host controller on `virt`'s PCI bus) and ext4 are
+# modules (mmc_block is built in). The state stays on virtio.
+if [ "${ARCH:-x86_64}" = aarch64 ]; then
+	scenario sd_card "generic arm64 kernel: root on an SD card partition (sdhci-pci + sd-card) by MBR PARTUUID=…-02, mmcblk0p2; state on virtio"
+fi
+scenario_sd_card() {
+	local kver=${GKVER_ARM64:-${KVER%-cloud-arm64}-arm64} dir img sd part state
+	arm64_deb "linux-image-$kver"
+	dir=$BUILD/debs/linux-image-$kver
+	[ -r "$dir/boot/vmlinuz-$kver" ] || fail "linux-image-$kver:arm64 holds no boot/vmlinuz-$kver"
+	[ -f "$dir/lib/modules/$kver/modules.dep" ] || depmod -b "$dir" "$kver" || fail "depmod -b $dir $kver failed"
+	[ -z "$INIT_BUILD_ERROR" ] || fail "init did not build ($INIT_BUILD_ERROR)"
+	img=$(image sd-card "$INIT_BIN" --modules-dir "$dir/lib/modules/$kver" --module sdhci_pci --module ext4 \
+		--module overlay --module virtio_pci --module virtio_blk)
+	# QEMU's sd-card wants a power-of-two size: 64 MiB, partition 2 from 8 MiB.
+	root_disk default >/dev/null
+	sd=$BUILD/disks/sd-card.img part=$BUILD/disks/sd-card-p2.img
+	rm -f "$sd" "$part"
+	truncate -s 64M "$sd"
+	printf 'label: dos\nlabel-id: 0x5ec0fa11\nstart=2048, size=14336, type=c\nstart=16384, type=83\n' |
+		sfdisk -q "$sd" || fail "sfdisk $sd"
+	truncate -s 56M "$part"
+	mkfs.ext4 -q -F -L ROOT -d "$BUILD/disks/root-default.d" "$part" >"$part.log" 2>&1 || fail "mkfs.ext4: $(cat "$part.log")"
+	dd if="$part" of="$sd" bs=512 seek=16384 conv=notrunc status=none
+	state=$(state_disk sd_card)
+	local KERNEL=$dir/boot/vmlinuz-$kver
+	local BOOT_QEMU_ARGS=(-device sdhci-pci -drive "if=none,id=card,file=$sd,format=raw" -device sd-card,drive=card)
+	boot sd_card "root=PARTUUID=5ec0fa11-02 overinit.state=/dev/vda probe.check=endstate,pid1" "$img" "$state"
+	expect_good_boot
+	expect_check endstate
+	grep -aq '^@probe kmsg overinit: .*: root /dev/mmcblk0p2 (ext4)' "$PROBE" ||
+		fail "$BOOT_NAME: the root is not /dev/mmcblk0p2: $(grep -a '^@probe kmsg overinit: ' "$PROBE" | tr '\n' ' ')"
+}

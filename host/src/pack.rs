@@ -63,25 +63,41 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
         Request::Run(args) => {
             let mtime = cli::source_date_epoch(std::env::var_os("SOURCE_DATE_EPOCH"))?;
-            run(&args, mtime).map(Some)
+            run(&args, mtime).map(|r| Some((r, args)))
         }
     });
     match result {
         Ok(report) => {
-            for warning in report.iter().flat_map(|r| &r.warnings) {
+            let Some((r, args)) = report else { return ExitCode::SUCCESS };
+            for warning in &r.warnings {
                 eprintln!("overinit pack: warning: {warning}");
             }
-            for note in report.iter().flat_map(|r| &r.notes) {
+            for note in &r.notes {
                 eprintln!("overinit pack: note: {note}");
             }
-            if let Some(r) = report.filter(|r| !r.summary.is_empty()) {
+            // The boot defaults baked in: the --config text, one line.
+            let defaults = args
+                .config
+                .as_ref()
+                .and_then(|p| fs::read(p).ok())
+                .map(|b| String::from_utf8_lossy(&b).split_whitespace().collect::<Vec<_>>().join(" "));
+            println!(
+                "wrote {}: {} bytes, {}; {} modules{}; boot defaults: {}",
+                args.output.display(),
+                r.size,
+                args.compress.name(),
+                r.modules.len(),
+                if r.firmware.is_empty() { String::new() } else { format!(", {} firmware files", r.firmware.len()) },
+                defaults.filter(|d| !d.is_empty()).unwrap_or_else(|| "none (the kernel command line decides)".into())
+            );
+            if !r.summary.is_empty() {
                 println!("{} modules, in load order:", r.summary.len());
                 for line in &r.summary {
                     println!("  {line}");
                 }
-                if !r.firmware.is_empty() {
-                    println!("firmware ({}): {}", r.firmware.len(), r.firmware.join(" "));
-                }
+            }
+            if !r.firmware.is_empty() {
+                println!("firmware ({}): {}", r.firmware.len(), r.firmware.join(" "));
             }
             ExitCode::SUCCESS
         }

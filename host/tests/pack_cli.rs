@@ -137,7 +137,12 @@ fn packs_real_modules_and_gnu_cpio_lists_them() {
             "{stderr}"
         );
         let summary = String::from_utf8_lossy(&o.stdout);
-        assert!(summary.starts_with("7 modules, in load order:\n  virtio_ring "), "{summary}");
+        // One line for the image (where, how big, how compressed, the boot
+        // defaults), then the modules with why each is there.
+        let (first, rest) = summary.split_once('\n').unwrap_or_default();
+        assert!(first.starts_with(&format!("wrote {}: ", out.display())), "{summary}");
+        assert!(first.contains(" bytes, ") && first.contains("; 7 modules; boot defaults: "), "{summary}");
+        assert!(rest.starts_with("7 modules, in load order:\n  virtio_ring "), "{summary}");
         assert!(summary.contains("\n  overlay          requested\n"), "{summary}");
     };
 

@@ -332,17 +332,18 @@ impl<'a> Iterator for Args<'a> {
 
 /// Parse a decimal number; `None` on anything else (including overflow).
 pub fn parse_u32(v: &[u8]) -> Option<u32> {
-    if v.is_empty() || v.len() > 10 {
+    if v.len() > 10 {
         return None;
     }
-    let mut n: u32 = 0;
-    for &b in v {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        n = n.checked_mul(10)?.checked_add(u32::from(b - b'0'))?;
+    parse_u64(v).and_then(|n| u32::try_from(n).ok())
+}
+
+/// An unsigned decimal number: digits only, no sign, no overflow.
+pub fn parse_u64(v: &[u8]) -> Option<u64> {
+    if v.is_empty() {
+        return None;
     }
-    Some(n)
+    v.iter().try_fold(0u64, |n, &b| n.checked_mul(10)?.checked_add(u64::from(char::from(b).to_digit(10)?)))
 }
 
 /// Parse a signed decimal number (for `panic=`).

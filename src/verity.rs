@@ -158,13 +158,6 @@ pub struct Options {
     pub hash_offset: Option<u64>,
 }
 
-fn parse_u64(v: &[u8]) -> Option<u64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.iter().try_fold(0u64, |n, &c| n.checked_mul(10)?.checked_add(u64::from(char::from(c).to_digit(10)?)))
-}
-
 /// Map one option word (systemd's dashes or the kernel's underscores) to
 /// the kernel's spelling.
 fn kernel_word(w: &[u8]) -> Option<&'static str> {
@@ -183,7 +176,7 @@ pub fn parse_options(s: &[u8]) -> Result<Options, (VerityError, &[u8])> {
     let mut o = Options::default();
     for w in s.split(|&c| c == b',').filter(|w| !w.is_empty()) {
         if let Some(v) = w.strip_prefix(b"hash-offset=") {
-            let n = parse_u64(v).ok_or((VerityError::UnknownOption, w))?;
+            let n = crate::cmdline::parse_u64(v).ok_or((VerityError::UnknownOption, w))?;
             o.hash_offset = Some(n);
             continue;
         }

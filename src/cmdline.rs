@@ -78,6 +78,19 @@ pub enum OverlayMode {
     Try,
 }
 
+/// `overinit.state.onerror=`: what a state filesystem that says it has
+/// errors, or that cannot be mounted, gets (docs/parameters.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StateOnError {
+    /// Mount it read-only (a tmpfs state when even that is impossible).
+    #[default]
+    Ro,
+    /// A tmpfs state, loudly.
+    Volatile,
+    /// Stop the boot (then `overinit.on_error=`).
+    Halt,
+}
+
 /// Parse `shell`, `halt`, `reboot[:N]`, `poweroff[:N]`.
 pub fn parse_on_error(v: &[u8]) -> Option<OnError> {
     let (word, delay) = match v.iter().position(|&b| b == b':') {
@@ -146,6 +159,10 @@ pub struct Cmdline<'a> {
     /// `overinit.layers=`: extra read-only lower layers, comma separated,
     /// bottom first, each checked by [`layer_rule`] (iterate with [`items`]).
     pub layers: Option<&'a [u8]>,
+    /// `overinit.reset`: start from an empty state (a factory reset).
+    pub reset: bool,
+    /// `overinit.state.onerror=`.
+    pub state_onerror: StateOnError,
     /// Problems found, in order (first [`MAX_PROBLEMS`]).
     pub problems: Vec<Problem<'a>, MAX_PROBLEMS>,
     /// Total number of problems, including those not stored.
@@ -169,6 +186,8 @@ pub const OVERINIT_KEYS: &[(&str, &str)] = &[
     ("inodes", "nr_inodes of the /data/system tmpfs (k/m/g suffixes); default: the kernel's (half the RAM pages)"),
     ("overlayopts", "extra overlayfs options appended to the overlay mount, e.g. redirect_dir=on; default: none"),
     ("layers", "comma-separated squashfs/erofs images (/data/state/PATH on the state device, or a device spec) mounted read-only under /data/system/layers/N and stacked above the base, the last one on top; default: none"),
+    ("reset", "factory reset: the old state moved aside, persisted paths seeded again (also: the flag file .overinit/reset on the state); default: off"),
+    ("state.onerror", "ro, volatile or halt, for a state filesystem that records errors or that cannot be mounted; default: ro"),
 ];
 
 /// The standard kernel parameters the parser reads (`--` ends the
@@ -411,10 +430,12 @@ enum K {
     Inodes,
     OverlayOpts,
     Layers,
+    Reset,
+    StateOnError,
 }
 
 /// Key names as written on the command line.
-const KEYS: [(&str, K); 24] = [
+const KEYS: [(&str, K); 26] = [
     ("root", K::Root),
     ("rootfstype", K::RootFsType),
     ("rootflags", K::RootFlags),
@@ -439,6 +460,8 @@ const KEYS: [(&str, K); 24] = [
     ("overinit.inodes", K::Inodes),
     ("overinit.overlayopts", K::OverlayOpts),
     ("overinit.layers", K::Layers),
+    ("overinit.reset", K::Reset),
+    ("overinit.state.onerror", K::StateOnError),
 ];
 
 impl<'a> Cmdline<'a> {
@@ -517,6 +540,13 @@ impl<'a> Cmdline<'a> {
             K::Panic => value.and_then(parse_i32).is_none_or(|n| set(&mut self.panic, Some(n))),
             K::Debug => flag(value, &mut self.debug),
             K::StateNofail => flag(value, &mut self.state_nofail),
+            K::Reset => flag(value, &mut self.reset),
+            K::StateOnError => match value {
+                Some(b"ro") => set(&mut self.state_onerror, StateOnError::Ro),
+                Some(b"volatile") => set(&mut self.state_onerror, StateOnError::Volatile),
+                Some(b"halt") => set(&mut self.state_onerror, StateOnError::Halt),
+                _ => false,
+            },
             K::Overlay => match value {
                 Some(b"on") => set(&mut self.overlay, OverlayMode::On),
                 Some(b"off") => set(&mut self.overlay, OverlayMode::Off),
@@ -668,6 +698,8 @@ mod tests {
             inodes: None,
             overlayopts: None,
             layers: None,
+            reset: false,
+            state_onerror: StateOnError::Ro,
             problems: Vec::new(),
             problem_count: 0,
         };
@@ -730,6 +762,20 @@ mod tests {
         assert_eq!(parse_on_error(b"reboot:"), None);
         assert_eq!(parse_on_error(b"reboot:x"), None);
         let bad = Cmdline::parse(b"overinit.on_error=explode overinit.break=cmdline overinit.overlay=maybe");
+        assert_eq!(bad.problem_count, 3);
+        assert!(bad.problems.iter().all(|p| p.kind == ProblemKind::BadValue));
+    }
+
+    #[test]
+    fn lifecycle_keys() {
+        let c = Cmdline::parse(b"overinit.reset overinit.state.onerror=volatile");
+        assert!(c.reset);
+        assert_eq!(c.state_onerror, StateOnError::Volatile);
+        let c = Cmdline::parse(b"overinit.reset=1 overinit.reset=0 overinit.state.onerror=halt");
+        assert!(!c.reset);
+        assert_eq!(c.state_onerror, StateOnError::Halt);
+        assert_eq!(Cmdline::parse(b"").state_onerror, StateOnError::Ro);
+        let bad = Cmdline::parse(b"overinit.reset=maybe overinit.state.onerror=reset overinit.state.onerror");
         assert_eq!(bad.problem_count, 3);
         assert!(bad.problems.iter().all(|p| p.kind == ProblemKind::BadValue));
     }

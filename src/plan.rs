@@ -176,6 +176,13 @@ pub enum Op<'a> {
     /// `/data/state/` is attached to a loop device, a device spec waited
     /// for; either is mounted read-only, its filesystem type probed.
     Layer { spec: &'a [u8] },
+    /// A factory reset (`overinit.reset`, or the flag file
+    /// `.overinit/reset` on the state), right after the state device is
+    /// mounted read-write: the old state is moved aside (src/init/reset.rs).
+    Reset,
+    /// The reset's last step, after the persisted paths are seeded: the
+    /// flag is cleared, then the old state removed.
+    ResetDone,
 }
 
 /// One step of the plan.
@@ -199,6 +206,8 @@ impl Step<'_> {
             Op::Propagate { .. } => "make-rslave",
             Op::Persist { .. } => "persist",
             Op::Layer { .. } => "mount layer",
+            Op::Reset => "reset",
+            Op::ResetDone => "finish reset of",
         }
     }
 
@@ -548,6 +557,14 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
             )?;
         }
     }
+    if state_opts.is_some() {
+        b.push(
+            State,
+            STATE,
+            Op::Reset,
+            "a factory reset, if asked: the old state moved aside before anything is made",
+        )?;
+    }
     b.mkdir(State, "/data/state/home", 0o755, "persistent home directories (made once, on first boot)")?;
     b.rbind(State, "/data/state/home", "/mnt/newroot/home", "persistent homes on top of the overlay")?;
     b.rbind(State, "/data", "/mnt/newroot/data", "system tmpfs and state, visible in the new root")?;
@@ -558,6 +575,14 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
     while let Some(path) = items(c.persist).filter(|p| *p > last).min() {
         b.push(State, NEWROOT, Op::Persist { path }, "overinit.persist=: seeded from the root on first boot")?;
         last = path;
+    }
+    if state_opts.is_some() {
+        b.push(
+            State,
+            STATE,
+            Op::ResetDone,
+            "a reset ends once all is seeded: the flag cleared last, the old state freed",
+        )?;
     }
 
     Ok(Plan { root, state, steps: b.steps })
@@ -615,6 +640,8 @@ pub trait Kernel {
     /// file under `/data/state/` on a loop device, else the device `spec`
     /// names once it appears; the filesystem type probed.
     fn layer(&mut self, spec: &[u8], target: &str) -> Result<(), i32>;
+    /// [`Op::Reset`] (`done` false) and [`Op::ResetDone`] (`done` true).
+    fn reset(&mut self, done: bool) -> Result<(), i32>;
 }
 
 /// The step that failed and the errno.
@@ -675,6 +702,8 @@ pub fn execute<K: Kernel>(
                 k.persist(cpath(&mut a, STATE.as_bytes(), path), cpath(&mut b, NEWROOT.as_bytes(), path))
             }
             Op::Layer { spec, .. } => k.layer(spec, step.target),
+            Op::Reset => k.reset(false),
+            Op::ResetDone => k.reset(true),
         };
         r.map_err(|errno| StepFailure { index, errno })?;
     }
@@ -691,8 +720,11 @@ pub const HINT_FS_HELPER: &str = "the device is there: the filesystem could not 
 pub fn hint(step: &Step<'_>, errno: i32) -> Option<&'static str> {
     use crate::errno::num::{EACCES, EINVAL, ENODEV, ENOENT, ENOSPC, ENXIO, EROFS};
     if let Op::Persist { .. } = step.op {
-        return (errno == EROFS)
-            .then_some("its mount point must exist in a read-only root (overinit.overlay=off without rw)");
+        return match errno {
+            EROFS => Some("its mount point must exist in a read-only root (overinit.overlay=off without rw)"),
+            ENOSPC => Some("the state device is full: the partial copy was removed and nothing bound; free space on it or grow it (or the overlay's tmpfs was full: overinit.size=)"),
+            _ => None,
+        };
     }
     if let Op::Layer { .. } = step.op {
         return match errno {
@@ -763,6 +795,10 @@ mod tests {
         }
         fn layer(&mut self, spec: &[u8], target: &str) -> Result<(), i32> {
             self.calls.push(std::format!("layer {} {target}", String::from_utf8_lossy(spec)));
+            Ok(())
+        }
+        fn reset(&mut self, done: bool) -> Result<(), i32> {
+            self.calls.push(std::format!("reset {done}"));
             Ok(())
         }
     }
@@ -976,7 +1012,8 @@ mod tests {
         let plan = build(&c).unwrap();
         let mut k = Recorder::default();
         run_all(&plan, &mut k).unwrap();
-        let tail: StdVec<&str> = k.calls[k.calls.len() - 4..].iter().map(String::as_str).collect();
+        assert_eq!(k.calls.last().map(String::as_str), Some("reset true"), "the reset ends last");
+        let tail: StdVec<&str> = k.calls[k.calls.len() - 5..k.calls.len() - 1].iter().map(String::as_str).collect();
         assert_eq!(
             tail,
             [
@@ -994,7 +1031,8 @@ mod tests {
         let step = plan.steps.iter().find(|s| matches!(s.op, Op::Persist { .. })).unwrap();
         assert_eq!((step.phase, step.action(), step.object()), (Phase::State, "persist", &b"/etc"[..]));
         assert!(hint(step, 30).unwrap().contains("read-only root"));
-        assert_eq!(hint(step, 28), None);
+        assert!(hint(step, 28).unwrap().contains("partial copy was removed"));
+        assert_eq!(hint(step, 5), None);
         // Also without a state device: the state tmpfs holds them.
         let plan = build(&Cmdline::parse(b"root=/dev/vda overinit.persist=/etc/ssh")).unwrap();
         assert_eq!(plan.steps.iter().filter(|s| matches!(s.op, Op::Persist { .. })).count(), 1);

@@ -197,6 +197,9 @@ impl Kernel for Fake {
         assert!(!spec.is_empty() && target.starts_with("/data/system/layers/"));
         self.next()
     }
+    fn reset(&mut self, _: bool) -> Result<(), i32> {
+        self.next()
+    }
 }
 
 proptest! {

@@ -236,6 +236,9 @@ impl Kernel for Fake {
         assert!(!spec.is_empty() && target.starts_with("/data/system/layers/"));
         self.next()
     }
+    fn reset(&mut self, _: bool) -> Result<(), i32> {
+        self.next()
+    }
 }
 
 fn check_plan(c: &Cmdline<'_>, inputs: &[&[u8]], fail_at: usize) {
@@ -288,6 +291,17 @@ fn check_plan(c: &Cmdline<'_>, inputs: &[&[u8]], fail_at: usize) {
     let layers: Vec<&[u8]> =
         p.steps.iter().filter_map(|s| if let Op::Layer { spec } = s.op { Some(spec) } else { None }).collect();
     assert_eq!(layers, cmdline::items(c.layers).collect::<Vec<_>>());
+    // A state device gets the reset's two steps: right after its
+    // read-write mount, and last.
+    let resets: Vec<usize> =
+        p.steps.iter().enumerate().filter(|(_, s)| matches!(s.op, Op::Reset | Op::ResetDone)).map(|(i, _)| i).collect();
+    if let StateSource::Device(_) = p.state {
+        assert_eq!(resets.len(), 2);
+        assert!(matches!(p.steps[resets[0] - 1].op, Op::Mount { source: Source::State, .. }));
+        assert_eq!(resets[1], p.steps.len() - 1);
+    } else {
+        assert!(resets.is_empty());
+    }
 
     // Executing against a fake kernel that fails one call: the failure
     // names a step of the phase being run.

@@ -1,4 +1,4 @@
-//! Superblocks: `superblock::probe`/`identify` are total on any buffer, and
+//! Superblocks: `superblock::probe`/`identify`/`health` are total on any buffer, and
 //! what they report has the shape blkid gives it (a known fstype, a UUID in
 //! 8-4-4-4-12 lowercase or a FAT serial, a label cut at NUL with trailing
 //! whitespace trimmed and no longer than the on-disk field).
@@ -72,6 +72,16 @@ fn fix_checksums(buf: &mut [u8]) {
 fn check(buf: &[u8]) {
     let probed = superblock::probe(buf);
     assert_eq!(probed, superblock::probe(buf), "probe is pure");
+    // Health is read only from a filesystem that was identified, and only
+    // ext* say how many errors and what they do on the next one.
+    let h = superblock::health(buf);
+    let fstype = superblock::identify(buf).map(|i| i.fstype);
+    assert!(!h.known || matches!(fstype, Some("ext2" | "ext3" | "ext4" | "btrfs" | "xfs")), "health of {fstype:?}");
+    assert!(!h.errors || h.known);
+    if !matches!(fstype, Some("ext2" | "ext3" | "ext4")) {
+        assert!(h.error_count == 0 && h.behaviour.is_none() && h.first_error == 0 && h.last_error == 0);
+    }
+    assert!(h.error_count == 0 || h.errors, "a count without errors");
     match &probed {
         Probe::Nothing => assert_eq!(superblock::identify(buf), None),
         Probe::Ambivalent(a, b) => {

@@ -225,6 +225,11 @@ fn command(plan: &Plan<'_>, step: &plan::Step<'_>) -> String {
             let lo = if spec.starts_with(overinit::cmdline::STATE_PREFIX) { ",loop" } else { "" };
             format!("mount -t auto -o ro{lo} {} {}", sh(spec), step.target)
         }
+        // init/reset.rs, in shell (without the syncs and the layer images kept).
+        Op::Reset => format!(
+            "if [ -e {STATE}/.overinit/reset ]; then mkdir -p {STATE}/.overinit/old; find {STATE} -mindepth 1 -maxdepth 1 ! -name .overinit ! -name lost+found -exec mv -t {STATE}/.overinit/old {{}} +; fi"
+        ),
+        Op::ResetDone => format!("rm -f {STATE}/.overinit/reset; rm -rf {STATE}/.overinit/old"),
     }
 }
 

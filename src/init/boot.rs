@@ -14,7 +14,7 @@ use crate::fail::{self, Fatal};
 use crate::log;
 use crate::switch;
 use crate::sys::{self, CVec};
-use overinit::cmdline::{Cmdline, OnError, OverlayMode, ProblemKind};
+use overinit::cmdline::{Cmdline, OnError, OverlayMode, ProblemKind, StateOnError};
 use overinit::layout;
 use overinit::plan::{self, Found, Op, Phase, Plan, StateSource};
 use rustix::io::Errno;
@@ -24,6 +24,9 @@ use rustix::mount::MountFlags;
 /// x86 and 4096 on arm64), and longest image config.
 const CMDLINE_MAX: usize = 4096;
 const CONFIG_MAX: usize = 4096;
+
+/// The boot's status file, for the booted system (next to the log).
+const STATUS: &core::ffi::CStr = c"/run/overinit/status";
 
 /// Microseconds spent per phase (debug timing and the summary line).
 struct Clock {
@@ -68,6 +71,12 @@ struct Boot<'a> {
     /// When the base (root) mount was made, µs: the summary's figure.
     root_mounted_us: u64,
     clock: Clock,
+    /// What the state filesystem says of itself, how it is used
+    /// (`rw`, `ro`, `volatile`, `tmpfs`) and the health word of the
+    /// status file.
+    health: overinit::superblock::Health,
+    state_mode: &'static str,
+    state_health: &'static str,
 }
 
 /// Run the boot. Never returns: ends in execve or in the failure policy.
@@ -143,6 +152,9 @@ pub fn run(argv: CVec<'static>, envp: CVec<'static>) -> ! {
         root_mounted_us: 0,
         deadline: None,
         clock,
+        health: Default::default(),
+        state_mode: "tmpfs",
+        state_health: "none",
     };
     // The phases from `modules` on, in order (the ones before have run).
     for phase in Phase::ALL.into_iter().filter(|p| *p >= Phase::Modules) {
@@ -205,11 +217,21 @@ impl<'a> Boot<'a> {
                     self.state_bdev_ro = false;
                 }
                 log::debug().s("point of no return: the state device is written from here on").emit();
-                self.steps(phase)
+                match self.steps(phase) {
+                    // The kernel refused the state filesystem: nothing was
+                    // written (the mount failed), the policy decides.
+                    Err(f) if self.refused(&f) => {
+                        self.state_unusable(f, true)?;
+                        self.resume = 0;
+                        self.steps(phase)
+                    }
+                    r => r,
+                }
             }
             Phase::Exec => {
                 let init = self.init.unwrap_or(b"/sbin/init");
                 log::save();
+                self.write_status();
                 Err(switch::exec(init, &self.argv, &self.envp, (self.clock.start_real, self.clock.start)))
             }
             Phase::Base => {
@@ -234,8 +256,8 @@ impl<'a> Boot<'a> {
     /// retry).
     fn steps(&mut self, phase: Phase) -> Result<(), Fatal> {
         let found = self.found();
-        let r =
-            plan::execute(&self.plan, phase, self.resume, &found, &mut crate::kernel::Real { deadline: self.deadline });
+        let mut k = crate::kernel::Real { deadline: self.deadline, reset: self.c.reset, layers: self.c.layers };
+        let r = plan::execute(&self.plan, phase, self.resume, &found, &mut k);
         let failure = match r {
             Ok(()) => return Ok(()),
             Err(failure) => failure,
@@ -264,6 +286,108 @@ impl<'a> Boot<'a> {
             .map_err(|e| Fatal::new(Phase::Layers, "make read-only (BLKROSET)", &d.path, e))?;
         self.state_bdev_ro = true;
         Ok(())
+    }
+
+    /// What the state filesystem records of itself, read before it is
+    /// mounted: errors go to `overinit.state.onerror=`.
+    fn check_health(&mut self) -> Result<(), Fatal> {
+        let Some(d) = self.state.as_ref() else { return Ok(()) };
+        let mut sb = [0u8; overinit::superblock::PROBE_BYTES];
+        let n = sys::open_ro(&d.path).and_then(|fd| sys::read_at(&fd, &mut sb, 0)).unwrap_or(0);
+        let h = overinit::superblock::health(&sb[..n]);
+        self.health = h;
+        self.state_health = if !h.known {
+            "unknown"
+        } else if h.errors {
+            "errors"
+        } else {
+            "clean"
+        };
+        if !h.errors {
+            return Ok(());
+        }
+        let mut f =
+            Fatal::msg(Phase::Devices, "check state", &d.path, "its filesystem records errors (none repaired since)")
+                .with_hint(
+                "repair it (e2fsck -f, btrfs check, xfs_repair), or let it boot: overinit.state.onerror=ro or volatile",
+            );
+        f.push(b" (").push(&d.fstype).push(b")");
+        self.state_unusable(f, false)
+    }
+
+    /// Whether the failed step is the state mount refused by the kernel's
+    /// filesystem (a corrupt superblock or metadata: EINVAL, EUCLEAN alias
+    /// EFSCORRUPTED, EBADMSG alias EFSBADCRC, EIO).
+    fn refused(&self, f: &Fatal) -> bool {
+        matches!(self.plan.steps.get(self.resume).map(|s| &s.op), Some(Op::Mount { source: plan::Source::State, .. }))
+            && matches!(f.errno, Some(Errno::INVAL | Errno::UCLEAN | Errno::BADMSG | Errno::IO))
+    }
+
+    /// A state filesystem that records errors, or that cannot be mounted:
+    /// `overinit.state.onerror=` decides (halt: `f` stops the boot). Nothing
+    /// has been written to it.
+    fn state_unusable(&mut self, f: Fatal, unmountable: bool) -> Result<(), Fatal> {
+        self.state_health = if unmountable { "unmountable" } else { "errors" };
+        let policy = self.c.state_onerror;
+        if policy == StateOnError::Halt {
+            return Err(f);
+        }
+        f.report();
+        let mut l = log::warn();
+        l.s("STATE ").b(self.state.as_ref().map_or(&b""[..], |d| &d.path[..]));
+        if self.health.error_count > 0 {
+            l.s(" (").n(u64::from(self.health.error_count)).s(" errors since its last check)");
+        }
+        if policy == StateOnError::Ro && !unmountable {
+            l.s(" READ-ONLY: mounted read-only, nothing is written to it until it is repaired (overinit.state.onerror=ro)");
+            l.emit();
+            for step in self.plan.steps.iter_mut().filter(|s| s.phase == Phase::State) {
+                if let Op::Mount { source: plan::Source::State, flags, .. } = &mut step.op {
+                    *flags |= overinit::mountopt::ms::RDONLY;
+                }
+            }
+            self.state_mode = "ro";
+            return Ok(());
+        }
+        l.s(" UNUSABLE: booting with an EMPTY tmpfs state; nothing written to /home will be kept (overinit.state.onerror=");
+        l.s(if policy == StateOnError::Ro { "ro" } else { "volatile" }).s(")").emit();
+        self.plan = plan::build_for(&self.c, StateSource::Tmpfs).map_err(plan_fatal)?;
+        self.state_mode = "volatile";
+        Ok(())
+    }
+
+    /// `/run/overinit/status` in the new root (docs/parameters.md): what
+    /// this boot did, as `KEY=value` lines (a shell's `.`, systemd's
+    /// `EnvironmentFile=`). One fixed buffer; best effort, like the log.
+    fn write_status(&self) {
+        fn dev(d: &Option<Device>) -> (&[u8], &[u8]) {
+            d.as_ref().map_or((&b""[..], &b""[..]), |d| (&d.path[..], &d.fstype[..]))
+        }
+        let mut l = log::Line::text();
+        let (root, rootfs) = dev(&self.root);
+        let (state, statefs) = dev(&self.state);
+        l.s("ROOT=").b(root).nl().s("ROOT_FSTYPE=").b(rootfs).nl();
+        l.s("OVERLAY=").s(if self.no_overlay { "no" } else { "yes" }).nl();
+        l.s("STATE_DEVICE=").b(state).nl().s("STATE_FSTYPE=").b(statefs).nl();
+        l.s("STATE_MODE=").s(self.state_mode).nl().s("STATE_HEALTH=").s(self.state_health).nl();
+        let h = &self.health;
+        if h.errors || h.error_count > 0 {
+            l.s("STATE_ERRORS=").n(u64::from(h.error_count)).nl();
+            l.s("STATE_FIRST_ERROR=").n(h.first_error).nl().s("STATE_LAST_ERROR=").n(h.last_error).nl();
+        }
+        if let Some(b) = h.behaviour {
+            l.s("STATE_ERRORS_BEHAVIOR=").s(b).nl();
+        }
+        l.s("RESET=").s(crate::reset::outcome()).nl();
+        l.s("STATE_USEC=").n(self.clock.per_phase[Phase::State as usize]).nl();
+        l.s("INITRAMFS_USEC=").n(sys::now_us() - self.clock.start).nl();
+        let flags = rustix::fs::OFlags::WRONLY
+            | rustix::fs::OFlags::CREATE
+            | rustix::fs::OFlags::TRUNC
+            | rustix::fs::OFlags::CLOEXEC;
+        if let Ok(fd) = rustix::fs::open(STATUS, flags, rustix::fs::Mode::from_raw_mode(0o644)) {
+            sys::write_all(rustix::fd::AsFd::as_fd(&fd), l.bytes());
+        }
     }
 
     fn overlay(&mut self) -> Result<(), Fatal> {
@@ -296,18 +420,25 @@ impl<'a> Boot<'a> {
         }
         self.root = Some(root);
         if let StateSource::Device(spec) = self.plan.state {
+            self.state_mode = "rw";
             match devices::find("wait for state device", spec, deadline) {
                 Ok(d) if c.statefstype.is_none() && d.fstype.is_empty() => {
-                    return Err(Fatal::msg(Phase::Devices, "identify filesystem on", &d.path, "no known superblock")
-                        .with_hint("give overinit.statefstype="));
+                    let f = Fatal::msg(Phase::Devices, "identify filesystem on", &d.path, "no known superblock")
+                        .with_hint("give overinit.statefstype=");
+                    self.state = Some(d);
+                    return self.state_unusable(f, true);
                 }
-                Ok(d) => self.state = Some(d),
+                Ok(d) => {
+                    self.state = Some(d);
+                    return self.check_health();
+                }
                 // (An ambiguous identifier is no missing device: it stops.)
                 Err(f) if c.state_nofail && f.detail == Some(devices::NOT_FOUND) => {
                     f.report();
                     log::warn()
                         .s("STATE DEVICE MISSING: booting with an EMPTY tmpfs state; nothing written to /home will be kept (overinit.state.nofail)")
                         .emit();
+                    (self.state_mode, self.state_health) = ("volatile", "missing");
                     self.plan = plan::build_for(&self.c, StateSource::Tmpfs).map_err(plan_fatal)?;
                 }
                 Err(f) if f.detail == Some(devices::NOT_FOUND) => {

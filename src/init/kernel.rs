@@ -8,12 +8,15 @@ use overinit::plan::Kernel;
 use rustix::fs::{Mode, CWD};
 
 /// The plan executor's view of the kernel.
-pub struct Real {
+pub struct Real<'a> {
     /// Until when a layer's device is waited for (None: no limit).
     pub deadline: Option<u64>,
+    /// `overinit.reset`, and `overinit.layers=` (whose images a reset keeps).
+    pub reset: bool,
+    pub layers: Option<&'a [u8]>,
 }
 
-impl Kernel for Real {
+impl Kernel for Real<'_> {
     fn mkdir(&mut self, path: &str, mode: u32) -> Result<(), i32> {
         let mut buf = [0u8; PATH_MAX];
         let path = cstr(&mut buf, path.as_bytes()).map_err(|e| e.raw_os_error())?;
@@ -32,5 +35,10 @@ impl Kernel for Real {
 
     fn layer(&mut self, spec: &[u8], target: &str) -> Result<(), i32> {
         crate::devices::mount_layer(spec, target, self.deadline).map_err(|e| e.raw_os_error())
+    }
+
+    fn reset(&mut self, done: bool) -> Result<(), i32> {
+        let r = if done { crate::reset::done() } else { crate::reset::begin(self.reset, self.layers) };
+        r.map_err(|e| e.raw_os_error())
     }
 }

@@ -107,6 +107,13 @@ impl Line {
         self
     }
 
+    /// End a line of a [`Line::text`] (a raw newline, which [`Line::b`]
+    /// would replace).
+    pub fn nl(&mut self) -> &mut Self {
+        self.cut |= self.buf.push(b'\n').is_err();
+        self
+    }
+
     pub fn s(&mut self, s: &str) -> &mut Self {
         self.b(s.as_bytes())
     }

@@ -43,6 +43,8 @@ mod modules;
 #[cfg(target_env = "musl")]
 mod persist;
 #[cfg(target_env = "musl")]
+mod reset;
+#[cfg(target_env = "musl")]
 mod switch;
 // The syscall seam: with `entry`, the only module where `unsafe` may appear;
 // it imports nothing from the boot (grep "crate::" src/init/sys.rs).

@@ -48,8 +48,14 @@ pub fn persist(state: &CStr, root: &CStr) -> Result<(), Errno> {
                 let tmp = overinit::plan::cpath(&mut buf, name.to_bytes(), SEED);
                 remove(parent.as_fd(), tmp, dev, 0)?;
                 crate::log::debug().s("persist: seeding ").b(state.to_bytes()).s(" from ").b(root.to_bytes()).emit();
-                copy(CWD, root, parent.as_fd(), tmp, st?.st_dev, 0)?;
-                commit(&parent, tmp, name)?;
+                // A copy that fails (ENOSPC: the state is full) is removed,
+                // which gives its space back: no half seed stays.
+                if let Err(e) =
+                    copy(CWD, root, parent.as_fd(), tmp, st?.st_dev, 0).and_then(|()| commit(&parent, tmp, name))
+                {
+                    let _ = remove(parent.as_fd(), tmp, dev, 0);
+                    return Err(e);
+                }
             }
         }
     }
@@ -90,7 +96,7 @@ fn commit(parent: &OwnedFd, tmp: &CStr, name: &CStr) -> Result<(), Errno> {
 /// recursively, never into a directory that is not on `dev`: one there is
 /// a mount point, and removing it fails (EBUSY) before anything under it
 /// is touched.
-fn remove(dir: BorrowedFd<'_>, name: &CStr, dev: u64, depth: u32) -> Result<(), Errno> {
+pub fn remove(dir: BorrowedFd<'_>, name: &CStr, dev: u64, depth: u32) -> Result<(), Errno> {
     let st = match fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
         Err(Errno::NOENT) => return Ok(()),
         st => st?,

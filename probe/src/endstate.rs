@@ -271,6 +271,93 @@ pub fn flags(mounts: &[Mount]) -> Check {
     Check { name: "flags", pass, detail: if pass { shown.join("; ") } else { problems.join("; ") } }
 }
 
+/// The keys every boot writes to `/run/overinit/status` (docs/parameters.md,
+/// "The status file").
+const STATUS_KEYS: [&str; 10] = [
+    "ROOT",
+    "ROOT_FSTYPE",
+    "OVERLAY",
+    "STATE_DEVICE",
+    "STATE_FSTYPE",
+    "STATE_MODE",
+    "STATE_HEALTH",
+    "RESET",
+    "STATE_USEC",
+    "INITRAMFS_USEC",
+];
+
+/// `/run/overinit/status`: `KEY=value` lines, every key of
+/// [`STATUS_KEYS`], values from their documented sets, and what it says
+/// of the state matches what is mounted on `/data/state`.
+pub fn status(text: Option<&str>, mounts: &[Mount]) -> Check {
+    let mut problems = Vec::new();
+    let mut kv = std::collections::BTreeMap::new();
+    match text {
+        None => problems.push("no /run/overinit/status".to_string()),
+        Some(t) => {
+            for line in t.lines() {
+                match line.split_once('=') {
+                    Some((k, v)) if !k.is_empty() && k.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') => {
+                        if v.contains(char::is_whitespace) || kv.insert(k, v).is_some() {
+                            problems.push(format!("line {line:?}: a value with blanks, or a key twice"));
+                        }
+                    }
+                    _ => problems.push(format!("line {line:?} is not KEY=value")),
+                }
+            }
+        }
+    }
+    let get = |k: &str| kv.get(k).copied().unwrap_or("");
+    if text.is_some() {
+        for k in STATUS_KEYS.iter().filter(|k| !kv.contains_key(*k)) {
+            problems.push(format!("no {k}="));
+        }
+    }
+    let one_of = |k: &str, set: &[&str], problems: &mut Vec<String>| {
+        if kv.contains_key(k) && !set.contains(&get(k)) {
+            problems.push(format!("{k}={} (want one of {})", get(k), set.join(" ")));
+        }
+    };
+    one_of("OVERLAY", &["yes", "no"], &mut problems);
+    one_of("STATE_MODE", &["rw", "ro", "volatile", "tmpfs"], &mut problems);
+    one_of("STATE_HEALTH", &["clean", "errors", "unmountable", "missing", "unknown", "none"], &mut problems);
+    one_of("RESET", &["no", "flag", "cmdline", "skipped"], &mut problems);
+    for k in ["STATE_USEC", "INITRAMFS_USEC"] {
+        if kv.contains_key(k) && get(k).parse::<u64>().is_err() {
+            problems.push(format!("{k}={} is not a number", get(k)));
+        }
+    }
+    if !get("ROOT").starts_with("/dev/") && text.is_some() {
+        problems.push(format!("ROOT={} (want a /dev/ path)", get("ROOT")));
+    }
+    match (visible(mounts, "/data/state"), get("STATE_MODE")) {
+        (None, _) => problems.push("nothing mounted on /data/state".into()),
+        (Some(m), mode @ ("rw" | "ro")) => {
+            let rw = m.opts.split(',').next().unwrap_or("");
+            if m.source != get("STATE_DEVICE") || m.fstype != get("STATE_FSTYPE") || rw != mode {
+                problems.push(format!(
+                    "/data/state is {} {} {rw}, the status says {} {} {mode}",
+                    m.fstype,
+                    m.source,
+                    get("STATE_DEVICE"),
+                    get("STATE_FSTYPE")
+                ));
+            }
+        }
+        (Some(m), mode @ ("volatile" | "tmpfs")) if m.fstype != "tmpfs" => {
+            problems.push(format!("/data/state is {} from {}, the status says {mode} (a tmpfs)", m.fstype, m.source))
+        }
+        _ => {}
+    }
+    let pass = problems.is_empty();
+    let detail = if pass {
+        kv.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+    } else {
+        problems.join("; ")
+    };
+    Check { name: "status", pass, detail }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -360,6 +447,35 @@ mod tests {
         }
         assert!(hit, "no mount on {point} in GOOD");
         out
+    }
+
+    const STATUS: &str = "ROOT=/dev/vda\nROOT_FSTYPE=ext4\nOVERLAY=yes\nSTATE_DEVICE=/dev/vdb\nSTATE_FSTYPE=ext4\n\
+STATE_MODE=rw\nSTATE_HEALTH=clean\nSTATE_ERRORS_BEHAVIOR=continue\nRESET=no\nSTATE_USEC=2100\nINITRAMFS_USEC=91234\n";
+
+    #[test]
+    fn status_file_matches_the_mounts() {
+        let m = parse(GOOD).unwrap();
+        let c = status(Some(STATUS), &m);
+        assert!(c.pass, "{}", c.detail);
+        assert!(c.detail.contains("STATE_MODE=rw"), "{}", c.detail);
+        let c = status(None, &m);
+        assert!(!c.pass && c.detail == "no /run/overinit/status" && !c.detail.contains("no ROOT="));
+        let c = status(Some(&STATUS.replace("STATE_MODE=rw", "STATE_MODE=ro")), &m);
+        assert!(!c.pass && c.detail.contains("the status says /dev/vdb ext4 ro"), "{}", c.detail);
+        let c = status(Some(&STATUS.replace("STATE_MODE=rw", "STATE_MODE=volatile")), &m);
+        assert!(!c.pass && c.detail.contains("(a tmpfs)"), "{}", c.detail);
+        let c = status(Some(&STATUS.replace("RESET=no\n", "")), &m);
+        assert!(!c.pass && c.detail.contains("no RESET="), "{}", c.detail);
+        let c = status(Some(&STATUS.replace("RESET=no", "RESET=maybe")), &m);
+        assert!(!c.pass && c.detail.contains("RESET=maybe"), "{}", c.detail);
+        let c = status(Some(&STATUS.replace("INITRAMFS_USEC=91234", "INITRAMFS_USEC=9 s")), &m);
+        assert!(!c.pass, "{}", c.detail);
+        let c = status(Some(&format!("{STATUS}junk\n")), &m);
+        assert!(!c.pass && c.detail.contains("not KEY=value"), "{}", c.detail);
+        let volatile = GOOD
+            .replace("254:16 / /data/state rw,relatime - ext4 /dev/vdb rw", "0:30 / /data/state rw - tmpfs tmpfs rw");
+        let c = status(Some(&STATUS.replace("STATE_MODE=rw", "STATE_MODE=volatile")), &parse(&volatile).unwrap());
+        assert!(c.pass, "{}", c.detail);
     }
 
     #[test]

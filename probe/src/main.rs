@@ -20,7 +20,7 @@
 //!
 //! | key | effect |
 //! |---|---|
-//! | `probe.check=NAME,…` | run checks: `endstate`, `unshare`, `pid1`, `meminfo` |
+//! | `probe.check=NAME,…` | run checks: `endstate`, `status` (`/run/overinit/status` against the mounts), `flags`, `unshare`, `pid1`, `meminfo` |
 //! | `probe.read=PATH,…` | report each file's content (`@probe file`) |
 //! | `probe.write=PATH,…` | write a boot-unique token to each (`@probe wrote`) |
 //! | `probe.size=SIZE` | expected `size=` of the `/data/system` tmpfs, as mountinfo prints it (`1048576k`) |
@@ -327,6 +327,11 @@ fn run_checks(r: &mut Report, args: &ProbeArgs, mounts: Option<&[mountinfo::Moun
                     r.check("flags", c.pass, &c.detail);
                 }
             },
+            "status" => {
+                let text = std::fs::read_to_string("/run/overinit/status").ok();
+                let c = endstate::status(text.as_deref(), mounts.unwrap_or(&[]));
+                r.check("status", c.pass, &c.detail);
+            }
             "endstate" => match mounts {
                 None => r.check("endstate", false, "no parsed mountinfo"),
                 Some(m) => {

@@ -57,7 +57,9 @@ scenario endstate "overinit boot: docs/design.md §4 end state, the flags and (p
 scenario_endstate() {
 	local img
 	img=$(overinit_image default)
-	check_endstate endstate "$img" default flags
+	check_endstate endstate "$img" default flags,status
+	# The status file of a plain boot (docs/parameters.md, "The status file").
+	expect_match "check status PASS .*RESET=no ROOT=/dev/vda ROOT_FSTYPE=ext4 STATE_DEVICE=/dev/vdb STATE_ERRORS_BEHAVIOR=continue STATE_FSTYPE=ext4 STATE_HEALTH=clean STATE_MODE=rw STATE_USEC=[0-9]+$"
 }
 
 scenario minimal_root "endstate on a root without /home /run /tmp /data: overinit creates them in the overlay"
@@ -97,15 +99,18 @@ scenario_persist() {
 
 # --- shared bodies -------------------------------------------------------------
 
-# check_endstate NAME IMAGE [ROOT_VARIANT]: one boot asserting the whole
-# end state.
+# check_endstate NAME IMAGE [ROOT_VARIANT [CHECKS]]: one boot asserting the
+# whole end state, and the probe's CHECKS (comma separated) too.
 check_endstate() {
 	local name=$1 img=$2 root state extra=${4:-}
 	root=$(root_disk "${3:-default}")
 	state=$(state_disk "$name")
 	boot "$name" "$DEFAULT_ARGS probe.check=endstate,unshare,pid1${extra:+,$extra} probe.size=1048576k" \
 		"$img" "$root:ro" "$state"
-	[ -z "$extra" ] || expect_check "$extra"
+	local x
+	for x in ${extra//,/ }; do
+		expect_check "$x"
+	done
 	expect_good_boot
 	expect_check endstate
 	expect_check unshare

@@ -721,7 +721,7 @@ pub fn hint(step: &Step<'_>, errno: i32) -> Option<&'static str> {
     use crate::errno::num::{EACCES, EINVAL, ENODEV, ENOENT, ENOSPC, ENXIO, EROFS};
     if let Op::Persist { .. } = step.op {
         return match errno {
-            EROFS => Some("its mount point must exist in a read-only root (overinit.overlay=off without rw)"),
+            EROFS => Some("its mount point must exist in a read-only root (overinit.overlay=off without rw), and a state mounted read-only (its errors: /run/overinit/status) takes no first seed"),
             ENOSPC => Some("the state device is full: the partial copy was removed and nothing bound; free space on it or grow it (or the overlay's tmpfs was full: overinit.size=)"),
             _ => None,
         };

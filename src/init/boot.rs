@@ -273,7 +273,7 @@ impl<'a> Boot<'a> {
         let state_early = self.plan.steps.iter().any(|s| s.op == Op::SetRo { ro: true });
         let Some(d) = self.state.as_ref().filter(|_| state_early) else { return Ok(()) };
         let mut sb = [0u8; overinit::superblock::PROBE_BYTES];
-        let n = sys::open_ro(&d.path).and_then(|fd| sys::read_at(&fd, &mut sb, 0)).unwrap_or(0);
+        let n = read_head(&d.path, &mut sb);
         if let Some(why) = overinit::superblock::needs_replay(&sb[..n]) {
             return Err(Fatal::msg(Phase::Layers, "mount read-only", &d.path, why).with_hint(
                 "even a read-only mount would write to it: boot once without images on the state in overinit.layers= (the state is then mounted read-write and recovers), or repair it (e2fsck)",
@@ -290,7 +290,7 @@ impl<'a> Boot<'a> {
     fn check_health(&mut self) -> Result<(), Fatal> {
         let Some(d) = self.state.as_ref() else { return Ok(()) };
         let mut sb = [0u8; overinit::superblock::PROBE_BYTES];
-        let n = sys::open_ro(&d.path).and_then(|fd| sys::read_at(&fd, &mut sb, 0)).unwrap_or(0);
+        let n = read_head(&d.path, &mut sb);
         let h = overinit::superblock::health(&sb[..n]);
         self.health = h;
         self.state_health = if !h.known {
@@ -348,8 +348,14 @@ impl<'a> Boot<'a> {
         }
         l.s(" UNUSABLE: booting with an EMPTY tmpfs state; nothing written to /home will be kept (overinit.state.onerror=");
         l.s(if policy == StateOnError::Ro { "ro" } else { "volatile" }).s(")").emit();
+        self.volatile(self.state_health)
+    }
+
+    /// The state becomes an empty tmpfs (the plan made again for it).
+    #[inline(never)]
+    fn volatile(&mut self, health: &'static str) -> Result<(), Fatal> {
+        (self.state_mode, self.state_health) = ("volatile", health);
         self.plan = plan::build_for(&self.c, StateSource::Tmpfs).map_err(plan_fatal)?;
-        self.state_mode = "volatile";
         Ok(())
     }
 
@@ -363,21 +369,21 @@ impl<'a> Boot<'a> {
         let mut l = log::Line::text();
         let (root, rootfs) = dev(&self.root);
         let (state, statefs) = dev(&self.state);
-        l.s("ROOT=").b(root).nl().s("ROOT_FSTYPE=").b(rootfs).nl();
-        l.s("OVERLAY=").s(if self.no_overlay { "no" } else { "yes" }).nl();
-        l.s("STATE_DEVICE=").b(state).nl().s("STATE_FSTYPE=").b(statefs).nl();
-        l.s("STATE_MODE=").s(self.state_mode).nl().s("STATE_HEALTH=").s(self.state_health).nl();
+        l.key("ROOT").b(root).key("ROOT_FSTYPE").b(rootfs);
+        l.key("OVERLAY").s(if self.no_overlay { "no" } else { "yes" });
+        l.key("STATE_DEVICE").b(state).key("STATE_FSTYPE").b(statefs);
+        l.key("STATE_MODE").s(self.state_mode).key("STATE_HEALTH").s(self.state_health);
         let h = &self.health;
-        if h.errors || h.error_count > 0 {
-            l.s("STATE_ERRORS=").n(u64::from(h.error_count)).nl();
-            l.s("STATE_FIRST_ERROR=").n(h.first_error).nl().s("STATE_LAST_ERROR=").n(h.last_error).nl();
+        if h.errors {
+            l.key("STATE_ERRORS").n(u64::from(h.error_count));
+            l.key("STATE_FIRST_ERROR").n(h.first_error).key("STATE_LAST_ERROR").n(h.last_error);
         }
         if let Some(b) = h.behaviour {
-            l.s("STATE_ERRORS_BEHAVIOR=").s(b).nl();
+            l.key("STATE_ERRORS_BEHAVIOR").s(b);
         }
-        l.s("RESET=").s(crate::reset::outcome()).nl();
-        l.s("STATE_USEC=").n(self.clock.per_phase[Phase::State as usize]).nl();
-        l.s("INITRAMFS_USEC=").n(sys::now_us() - self.clock.start).nl();
+        l.key("RESET").s(crate::reset::outcome());
+        l.key("STATE_USEC").n(self.clock.per_phase[Phase::State as usize]);
+        l.key("INITRAMFS_USEC").n(sys::now_us() - self.clock.start).key("");
         let flags = rustix::fs::OFlags::WRONLY
             | rustix::fs::OFlags::CREATE
             | rustix::fs::OFlags::TRUNC
@@ -447,8 +453,7 @@ impl<'a> Boot<'a> {
                     log::warn()
                         .s("STATE DEVICE MISSING: booting with an EMPTY tmpfs state; nothing written to /home will be kept (overinit.state.nofail)")
                         .emit();
-                    (self.state_mode, self.state_health) = ("volatile", "missing");
-                    self.plan = plan::build_for(&self.c, StateSource::Tmpfs).map_err(plan_fatal)?;
+                    self.volatile("missing")?;
                 }
                 Err(f) if f.detail == Some(devices::NOT_FOUND) => {
                     return Err(f.with_hint(
@@ -503,6 +508,13 @@ impl<'a> Boot<'a> {
         l.s("; ").n(u64::from(self.modules)).s(" modules; freed ").n(self.removed).s(" initramfs entries; exec ");
         l.b(self.init.unwrap_or(b"?")).s("; ").ms(total).emit();
     }
+}
+
+/// The first bytes of a device (its superblocks), as many as `buf` holds;
+/// none if it cannot be read.
+#[inline(never)]
+fn read_head(path: &[u8], buf: &mut [u8]) -> usize {
+    sys::open_ro(path).and_then(|fd| sys::read_at(&fd, buf, 0)).unwrap_or(0)
 }
 
 fn plan_fatal(e: plan::PlanError) -> Fatal {

@@ -107,11 +107,17 @@ impl Line {
         self
     }
 
-    /// End a line of a [`Line::text`] (a raw newline, which [`Line::b`]
-    /// would replace).
-    pub fn nl(&mut self) -> &mut Self {
-        self.cut |= self.buf.push(b'\n').is_err();
-        self
+    /// Start the `KEY=value` line `k` of a [`Line::text`] (the newline
+    /// ending the one before is raw: [`Line::b`] would replace it); `""`
+    /// ends the last.
+    pub fn key(&mut self, k: &str) -> &mut Self {
+        if !self.buf.is_empty() {
+            self.cut |= self.buf.push(b'\n').is_err();
+        }
+        if k.is_empty() {
+            return self;
+        }
+        self.s(k).s("=")
     }
 
     pub fn s(&mut self, s: &str) -> &mut Self {

@@ -96,6 +96,7 @@ fn commit(parent: &OwnedFd, tmp: &CStr, name: &CStr) -> Result<(), Errno> {
 /// recursively, never into a directory that is not on `dev`: one there is
 /// a mount point, and removing it fails (EBUSY) before anything under it
 /// is touched.
+#[inline(never)]
 pub fn remove(dir: BorrowedFd<'_>, name: &CStr, dev: u64, depth: u32) -> Result<(), Errno> {
     let st = match fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
         Err(Errno::NOENT) => return Ok(()),

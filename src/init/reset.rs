@@ -71,50 +71,55 @@ pub fn begin(asked: bool, layers: Option<&[u8]>) -> Result<(), Errno> {
         free_old(&root);
         return Ok(());
     }
-    if fs::fstatvfs(&root)?.f_flag.contains(fs::StatVfsMountFlags::RDONLY) {
-        OUTCOME.store(SKIPPED, Ordering::Relaxed);
-        log::warn().s("reset: the state is mounted read-only (see STATE_HEALTH in /run/overinit/status): no reset this boot; the flag stays").emit();
-        return Ok(());
-    }
     log::debug().s("reset: moving the old state aside").emit();
-    if !flagged {
-        mkdir_at(&root, DIR)?;
-        fs::openat(&root, FLAG, OFlags::WRONLY | OFlags::CREATE | OFlags::CLOEXEC, Mode::from_raw_mode(0o600))?;
-        fs::syncfs(&root)?;
+    // A state mounted read-only (its errors, overinit.state.onerror=ro)
+    // answers EROFS to the first write, before anything changed.
+    let outcome = match move_aside(&root, !flagged, layers) {
+        Err(Errno::ROFS) => {
+            log::warn().s("reset: the state is mounted read-only (see STATE_HEALTH in /run/overinit/status): no reset this boot; the flag stays").emit();
+            SKIPPED
+        }
+        Ok(()) if asked => BY_CMDLINE,
+        Ok(()) => BY_FLAG,
+        Err(e) => return Err(e),
+    };
+    OUTCOME.store(outcome, Ordering::Relaxed);
+    Ok(())
+}
+
+fn move_aside(root: &OwnedFd, make_flag: bool, layers: Option<&[u8]>) -> Result<(), Errno> {
+    mkdir_at(root, DIR)?;
+    if make_flag {
+        fs::openat(root, FLAG, OFlags::WRONLY | OFlags::CREATE | OFlags::CLOEXEC, Mode::from_raw_mode(0o600))?;
+        fs::syncfs(root)?;
     }
-    let ours = dir_at(&root, DIR)?;
+    let ours = dir_at(root, DIR)?;
     mkdir_at(&ours, OLD)?;
     let old = dir_at(&ours, OLD)?;
-    let dev = fs::fstat(&root)?.st_dev;
+    let dev = fs::fstat(root)?.st_dev;
     // Passes until one moves nothing: renames shift entries past the read
     // position of the directory being read.
-    loop {
-        let mut moved = false;
-        fs::seek(&root, fs::SeekFrom::Start(0))?;
+    let mut moved = 1;
+    while moved > 0 {
+        moved = 0;
+        fs::seek(root, fs::SeekFrom::Start(0))?;
         let mut buf = [MaybeUninit::<u8>::uninit(); 2048];
-        let mut entries = RawDir::new(&root, &mut buf);
+        let mut entries = RawDir::new(root, &mut buf);
         while let Some(entry) = entries.next() {
             let entry = entry?;
             let name = entry.file_name();
             if stays(name.to_bytes(), layers) {
                 continue;
             }
-            match fs::renameat(&root, name, &old, name) {
-                Err(Errno::EXIST | Errno::NOTEMPTY | Errno::ISDIR | Errno::NOTDIR) => {
-                    crate::persist::remove(old.as_fd(), name, dev, 0)?;
-                    fs::renameat(&root, name, &old, name)?;
-                }
-                r => r?,
+            // A name an earlier, cut-short reset left there is old too.
+            if fs::renameat(root, name, &old, name).is_err() {
+                crate::persist::remove(old.as_fd(), name, dev, 0)?;
+                fs::renameat(root, name, &old, name)?;
             }
-            moved = true;
-        }
-        if !moved {
-            break;
+            moved += 1;
         }
     }
-    fs::syncfs(&root)?;
-    OUTCOME.store(if asked { BY_CMDLINE } else { BY_FLAG }, Ordering::Relaxed);
-    Ok(())
+    fs::syncfs(root)
 }
 
 /// Whether a top-level entry of the state stays where it is in a reset.

@@ -136,7 +136,7 @@ lc_cut_boot() {
 	! grep -aq '@probe start' "$LOG" || fail "$BOOT_NAME: the real init started before the kill"
 }
 
-scenario lc_reset_cut "a factory reset cut by a power loss (QEMU killed) while the flag is made and the old state moved aside, mid-seed, and while the old state is freed: the next boot finds either the whole old state or a whole fresh one (seeded anew), never a mix; the flag and the old state end gone"
+scenario lc_reset_cut "a factory reset cut by a power loss (QEMU killed) while the flag is made, while the old state is moved aside, mid-seed, and while the old state is freed: the next boot finds either the whole old state or a whole fresh one (seeded anew), never a mix; the flag and the old state end gone"
 scenario_lc_reset_cut() {
 	local img root base args step line delay state old fresh
 	img=$(overinit_image default)
@@ -152,16 +152,24 @@ scenario_lc_reset_cut() {
 	boot lc_reset_cut-old "$args probe.write=/home/marker,/var/lib/big/old-only" "$img" "$root:ro" "$base"
 	expect_good_boot
 	local read=probe.read=/home/marker,/var/lib/big/old-only,/data/state/junk-1,/data/state/.overinit/reset
-	for step in flag seed free; do
+	local reset left j1
+	for step in flag move seed free; do
+		# flag: overinit.reset, cut while the flag is made; move: the flag
+		# file, cut while the 3,000 entries are renamed aside.
+		reset=overinit.reset
 		case $step in
 		flag) line="overinit: reset: moving the old state aside" delay=0 ;;
+		move) line="overinit: reset: moving the old state aside" delay=0.2 reset= ;;
 		seed) line="overinit: persist: seeding /data/state/var/lib/big" delay=1.5 ;;
 		free) line="overinit: reset: done (flag cleared); freeing the old state" delay=0.3 ;;
 		esac
 		state=$SCEN_DIR/state-$step.img
 		cp "$base" "$state"
-		lc_cut_boot "lc_reset_cut-$step" "$args overinit.debug overinit.reset" "$line" "$delay" "$img" "$root" "$state"
-		note "cut at '$step': on the state after the cut: junk-1 $(lc_on_state "$state" /junk-1), .overinit/reset $(lc_on_state "$state" /.overinit/reset), .overinit/old $(lc_on_state "$state" /.overinit/old)"
+		[ -n "$reset" ] || lc_flag "$state"
+		lc_cut_boot "lc_reset_cut-$step" "$args overinit.debug $reset" "$line" "$delay" "$img" "$root" "$state"
+		j1=$(lc_on_state "$state" /junk-1) # (replays the journal on a copy, on-state.img)
+		left=$(debugfs -R "ls /" "$SCEN_DIR/on-state.img" 2>/dev/null | grep -o 'junk-[0-9]*' | wc -l)
+		note "cut at '$step': on the state after the cut: junk-1 $j1 ($left of 3000 junk entries still at the root), .overinit/reset $(lc_on_state "$state" /.overinit/reset), .overinit/old $(lc_on_state "$state" /.overinit/old)"
 		# The next boot, without overinit.reset: the flag alone finishes it.
 		boot "lc_reset_cut-$step-after" "$args probe.check=status $read" "$img" "$root:ro" "$state"
 		expect_good_boot

@@ -159,7 +159,7 @@ scenario_lc_reset_cut() {
 		reset=overinit.reset
 		case $step in
 		flag) line="overinit: reset: moving the old state aside" delay=0 ;;
-		move) line="overinit: reset: moving the old state aside" delay=0.2 reset= ;;
+		move) line="overinit: reset: moving the old state aside" delay=0.6 reset= ;;
 		seed) line="overinit: persist: seeding /data/state/var/lib/big" delay=1.5 ;;
 		free) line="overinit: reset: done (flag cleared); freeing the old state" delay=0.3 ;;
 		esac
@@ -168,7 +168,7 @@ scenario_lc_reset_cut() {
 		[ -n "$reset" ] || lc_flag "$state"
 		lc_cut_boot "lc_reset_cut-$step" "$args overinit.debug $reset" "$line" "$delay" "$img" "$root" "$state"
 		j1=$(lc_on_state "$state" /junk-1) # (replays the journal on a copy, on-state.img)
-		left=$(debugfs -R "ls /" "$SCEN_DIR/on-state.img" 2>/dev/null | grep -o 'junk-[0-9]*' | wc -l)
+		left=$(debugfs -R "ls /" "$SCEN_DIR/on-state.img" 2>/dev/null | { grep -o 'junk-[0-9]*' || true; } | wc -l)
 		note "cut at '$step': on the state after the cut: junk-1 $j1 ($left of 3000 junk entries still at the root), .overinit/reset $(lc_on_state "$state" /.overinit/reset), .overinit/old $(lc_on_state "$state" /.overinit/old)"
 		# The next boot, without overinit.reset: the flag alone finishes it.
 		boot "lc_reset_cut-$step-after" "$args probe.check=status $read" "$img" "$root:ro" "$state"

@@ -280,3 +280,28 @@ scenario_lc_corrupt() {
 	fail_boot lc_corrupt-halt "$DEFAULT_ARGS overinit.state.onerror=halt" "$img" "$root:ro" "$state"
 	expect_failed reboot "overinit: error: devices: identify filesystem on /dev/vdb: no known superblock — give overinit.statefstype="
 }
+
+scenario lc_reset_layers "a factory reset with an overinit.layers= image on the state: the image's directory stays (the layer is mounted, the next boot too), the rest of the state is fresh"
+scenario_lc_reset_layers() {
+	local img root state args
+	img=$(l_overinit_image)
+	root=$(root_disk default)
+	state=$(l_state lc_reset_layers)
+	args="$DEFAULT_ARGS overinit.layers=/data/state/layers/bottom.erofs probe.check=status probe.read=/home/marker,/opt/layer/who,/data/state/layers/zeros.img"
+	boot lc_reset_layers-boot1 "$args probe.write=/home/marker" "$img" "$root:ro" "$state"
+	expect_good_boot
+	# The probe powers off without unmounting: images on the state need a
+	# replayed journal (integrity_replay), as after a clean shutdown.
+	lc_replay "$state"
+	boot lc_reset_layers-reset "$args overinit.reset" "$img" "$root:ro" "$state"
+	expect_good_boot
+	lc_expect_status RESET=cmdline
+	expect_file /home/marker ABSENT
+	expect_file /opt/layer/who bottom
+	[ "$(file_content /data/state/layers/zeros.img)" != ABSENT ] || fail "$BOOT_NAME: layers/ was not kept"
+	lc_replay "$state"
+	boot lc_reset_layers-after "$args" "$img" "$root:ro" "$state"
+	expect_good_boot
+	expect_file /opt/layer/who bottom
+	lc_expect_status RESET=no
+}

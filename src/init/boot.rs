@@ -253,7 +253,9 @@ impl<'a> Boot<'a> {
     /// retry).
     fn steps(&mut self, phase: Phase) -> Result<(), Fatal> {
         let found = self.found();
-        let mut k = crate::kernel::Real { deadline: self.deadline, reset: self.c.reset, layers: self.c.layers };
+        let c = &self.c;
+        let mut k =
+            crate::kernel::Real { deadline: self.deadline, reset: c.reset, layers: c.layers, keep: c.reset_keep };
         let r = plan::execute(&self.plan, phase, self.resume, &found, &mut k);
         let failure = match r {
             Ok(()) => return Ok(()),

@@ -14,6 +14,8 @@ pub struct Real<'a> {
     /// `overinit.reset`, and `overinit.layers=` (whose images a reset keeps).
     pub reset: bool,
     pub layers: Option<&'a [u8]>,
+    /// `overinit.reset.keep=`.
+    pub keep: Option<&'a [u8]>,
 }
 
 impl Kernel for Real<'_> {
@@ -38,7 +40,7 @@ impl Kernel for Real<'_> {
     }
 
     fn reset(&mut self, done: bool) -> Result<(), i32> {
-        let r = if done { crate::reset::done() } else { crate::reset::begin(self.reset, self.layers) };
+        let r = if done { crate::reset::done() } else { crate::reset::begin(self.reset, self.layers, self.keep) };
         r.map_err(|e| e.raw_os_error())
     }
 }

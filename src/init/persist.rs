@@ -192,7 +192,7 @@ fn mkdir(dir: BorrowedFd<'_>, path: &CStr, mode: u32) -> Result<(), Errno> {
 }
 
 /// `mkdir -p` of everything above `path` (mode 0755).
-fn mkdir_parents(path: &CStr) -> Result<(), Errno> {
+pub fn mkdir_parents(path: &CStr) -> Result<(), Errno> {
     let mut buf = [0u8; 256];
     let p = path.to_bytes();
     let buf = buf.get_mut(..p.len()).ok_or(Errno::NAMETOOLONG)?;

@@ -333,3 +333,61 @@ scenario_lc_reset_keep() {
 	fail_boot lc_reset_keep-inside "$DEFAULT_ARGS overinit.persist=/etc overinit.reset.keep=/etc/ssh" "$img" "$root:ro" "$state"
 	expect_failed reboot "overinit: error: cmdline: parse overinit.reset.keep=: a kept path inside a persisted path would keep that one from being seeded again: keep the persisted path itself"
 }
+
+# lc_patch_sb IMG FS: set FS's own "has errors" record in IMG's superblock
+# and fix its CRC32C, as superblock::health reads it: btrfs
+# BTRFS_SUPER_FLAG_ERROR (flags at 64 KiB + 0x38), XFS v5 NEEDSREPAIR
+# (incompat feature 0x10, big-endian at 216).
+lc_patch_sb() {
+	python3 - "$1" "$2" <<'PY'
+import struct, sys
+def crc32c(data, crc=0xffffffff):
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82f63b78 & -(crc & 1))
+    return crc
+path, fs = sys.argv[1], sys.argv[2]
+with open(path, "r+b") as f:
+    if fs == "btrfs":
+        f.seek(65536); sb = bytearray(f.read(4096))
+        flags = struct.unpack_from("<Q", sb, 0x38)[0] | 4
+        struct.pack_into("<Q", sb, 0x38, flags)
+        struct.pack_into("<I", sb, 0, crc32c(sb[32:]) ^ 0xffffffff)
+        f.seek(65536); f.write(sb)
+    else:
+        f.seek(0); sb = bytearray(f.read(512))
+        inc = struct.unpack_from(">I", sb, 216)[0] | 0x10
+        struct.pack_into(">I", sb, 216, inc)
+        struct.pack_into("<I", sb, 224, 0)
+        struct.pack_into("<I", sb, 224, crc32c(sb) ^ 0xffffffff)
+        f.seek(0); f.write(sb)
+PY
+}
+
+scenario lc_errors_btrfs_xfs "btrfs with BTRFS_SUPER_FLAG_ERROR and XFS with NEEDSREPAIR as the state (default onerror=ro): overinit reads the flag before mounting (STATE_HEALTH), the kernel's answer to the read-only mount decides ro or a tmpfs state; never written"
+scenario_lc_errors_btrfs_xfs() {
+	local img root fs state sha dir=$SCEN_DIR/state.d
+	img=$(overinit_image lc-fs --module btrfs --module xfs)
+	root=$(root_disk default)
+	mkdir -p "$dir/home/alice"
+	for fs in btrfs xfs; do
+		state=$SCEN_DIR/$fs-state.img
+		rm -f "$state"
+		case $fs in
+		btrfs) truncate -s 128M "$state" && mkfs.btrfs -q -f -L STATE --rootdir "$dir" "$state" >"$state.log" 2>&1 ;;
+		xfs) truncate -s 300M "$state" && mkfs.xfs -q -f -L STATE "$state" >"$state.log" 2>&1 ;;
+		esac || fail "mkfs.$fs: $(tail -n 1 "$state.log")"
+		lc_patch_sb "$state" "$fs" || fail "patching the $fs superblock"
+		sha=$(sha "$state")
+		boot "lc_errors_btrfs_xfs-$fs" "$DEFAULT_ARGS probe.check=status" "$img" "$root:ro" "$state"
+		expect_good_boot
+		expect_console "overinit: error: devices: check state /dev/vdb ($fs): its filesystem records errors (none repaired since) — repair it (e2fsck -f, btrfs check, xfs_repair), or let it boot: overinit.state.onerror=ro or volatile"
+		case "$(lc_status STATE_MODE)/$(lc_status STATE_HEALTH)" in
+		ro/errors) note "$fs: the kernel mounted it read-only: STATE_MODE=ro" ;;
+		volatile/unmountable) note "$fs: the kernel refused even a read-only mount ($(grep -aoE "state: mount /dev/vdb \($fs\) on /data/state: [A-Z]+" "$(console_text)" | head -n 1)): a tmpfs state" ;;
+		*) fail "$BOOT_NAME: STATE_MODE=$(lc_status STATE_MODE) STATE_HEALTH=$(lc_status STATE_HEALTH)" ;;
+		esac
+		expect_unchanged "$state" "$sha"
+	done
+}

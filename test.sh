@@ -45,7 +45,8 @@ echo "== QEMU scenarios"
 # Boards (README, "aarch64"): the same code on qemu-system-aarch64 -M virt
 # with Debian's arm64 kernel. A subset (75 s idle, ~2.5 min on a busy
 # machine, the aarch64 build included): the end state, persistence, three
-# failure paths, the emergency shell, pack's machine check; the rest on
-# demand with `ARCH=aarch64 ./qemu-test.sh`.
+# failure paths, the emergency shell, pack's machine check, the arm64 .deb
+# (a cross build of the host tool); the rest on demand with
+# `ARCH=aarch64 ./qemu-test.sh`.
 echo "== QEMU scenarios on aarch64 (subset)"
-ARCH=aarch64 ./qemu-test.sh endstate persist fail_noroot fail_rootdev fail_init shell_console pack_machine sd_card
+ARCH=aarch64 ./qemu-test.sh endstate persist fail_noroot fail_rootdev fail_init shell_console pack_machine sd_card deb_arm64

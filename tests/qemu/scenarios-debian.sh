@@ -5,7 +5,8 @@
 # /boot/initrd.img-KVER, which must be overinit's; that root's own kernel
 # and initrd then boot it in QEMU with systemd as the real init, which must
 # reach `running` on the overlay root with /home on the state disk.
-# Removing the kernel must remove the image.
+# A package activating the update-initramfs trigger must get the image
+# rewritten; removing the kernel must remove the image.
 #
 # The debootstrap (and the kernel's .debs, downloaded into its apt cache)
 # is done once per machine under build/debian12/base (1.5 min here; see
@@ -59,7 +60,7 @@ deb_package() {
 }
 
 if [ "$ARCH" = x86_64 ]; then
-	scenario debian_package "Debian 12 root: apt installs the overinit .deb and linux-image-amd64, the hook writes overinit's initrd, systemd reaches running on it, kernel removal removes it"
+	scenario debian_package "Debian 12 root: apt installs the overinit .deb and linux-image-amd64, the hook writes overinit's initrd, the update-initramfs trigger rewrites it, systemd reaches running on it, kernel removal removes it"
 fi
 scenario_debian_package() {
 	local deb dir=$BUILD/disks/debian.d img=$BUILD/disks/debian-root.img state kver initrd t0 line
@@ -87,6 +88,25 @@ scenario_debian_package() {
 		fail "$initrd is not a bootable overinit image: $(tail -n 1 "$BUILD/deb-initrd.ls")"
 	grep -q '^#   group 1 overlay$' "$BUILD/deb-initrd.ls" || fail "$initrd lists no overlay module"
 	note "$initrd: $(stat -c %s "$initrd") bytes, $(grep -c '^#   group' "$BUILD/deb-initrd.ls") modules"
+
+	# The update-initramfs trigger: a package that activates it, as
+	# debhelper's dh_installinitramfs makes packages with initramfs hooks
+	# do, gets the newest image rewritten by overinit's postinst.
+	local ino pkg=$BUILD/debian12/trigger-pkg
+	ino=$(stat -c %i "$initrd")
+	rm -rf "$pkg"
+	mkdir -p "$pkg/DEBIAN"
+	printf '%s\n' "Package: overinit-trigger-test" "Version: 1" "Architecture: all" \
+		"Maintainer: overinit tests <tests@invalid>" "Description: activates update-initramfs" >"$pkg/DEBIAN/control"
+	echo "activate-noawait update-initramfs" >"$pkg/DEBIAN/triggers"
+	dpkg-deb -b "$pkg" "$dir/tmp/trigger-test.deb" >/dev/null || fail "dpkg-deb -b $pkg failed"
+	deb_chroot "$dir" dpkg -i /tmp/trigger-test.deb >"$BUILD/deb-trigger.log" 2>&1 ||
+		fail "dpkg -i trigger-test.deb failed: $(tail -n 3 "$BUILD/deb-trigger.log" | tr '\n' ' ')"
+	grep -qxF "update-overinit: generating /boot/initrd.img-$kver" "$BUILD/deb-trigger.log" ||
+		fail "the update-initramfs trigger did not make overinit rewrite /boot/initrd.img-$kver: $(tr '\n' ' ' <"$BUILD/deb-trigger.log")"
+	[ "$(stat -c %i "$initrd")" != "$ino" ] || fail "the update-initramfs trigger left $initrd as it was"
+	"$OVERINIT" ls --check "$initrd" >/dev/null 2>&1 || fail "$initrd is broken after the trigger"
+	rm -f "$dir/tmp/trigger-test.deb"
 
 	# The boot's only extra: a unit reporting systemd's state once the boot
 	# has finished, the mounts of / and /home, then powering off.
@@ -152,7 +172,7 @@ scenario_deb_arm64() {
 	got=$(dpkg-deb -f "$deb" Depends)
 	case $got in *libc6*linux-base* | *linux-base*libc6*) ;; *) fail "$deb: Depends is '$got', want libc6 (the host tool) and linux-base" ;; esac
 	dpkg-deb -c "$deb" | awk '{ print $6 }' >"$BUILD/deb-arm64.list"
-	for f in ./usr/bin/overinit ./usr/lib/overinit/init ./usr/sbin/update-overinit ./etc/kernel/postinst.d/zz-overinit \
+	for f in ./usr/bin/overinit ./usr/lib/overinit/init ./usr/lib/overinit/make-uki ./usr/sbin/update-overinit ./etc/kernel/postinst.d/zz-overinit \
 		./etc/kernel/postrm.d/zz-overinit ./etc/overinit/overinit.conf ./usr/share/man/man8/update-overinit.8.gz; do
 		grep -qxF "$f" "$BUILD/deb-arm64.list" || fail "$deb holds no $f"
 	done

@@ -121,8 +121,9 @@ install_deps() {
 	# debootstrap: debian_package (scenarios-debian.sh) debootstraps a Debian 12 root
 	# linux-image-amd64: Debian's generic kernel (scenarios-hostonly.sh, scenarios-hardware.sh)
 	# ovmf systemd-boot-efi binutils: uki (scenarios-uki.sh) boots a UKI made
-	# with the stub and objcopy through UEFI firmware
-	x86_64) want+=(qemu-system-x86 linux-image-cloud-amd64 linux-image-amd64 systemd debootstrap ovmf systemd-boot-efi binutils) ;;
+	# with the stub and objcopy through UEFI firmware; sbsigntool openssl:
+	# uki_secureboot signs it
+	x86_64) want+=(qemu-system-x86 linux-image-cloud-amd64 linux-image-amd64 systemd debootstrap ovmf systemd-boot-efi binutils sbsigntool openssl) ;;
 	# kmod: depmod for the fetched kernel; gcc-aarch64-linux-gnu
 	# libc6-dev-arm64-cross qemu-user-static: deb_arm64 (scenarios-debian.sh)
 	# cross-builds the arm64 package and runs its host tool

@@ -27,7 +27,7 @@ uki_esp() {
 	size=$(($(stat -c %s "$2") / 1048576 + 40))
 	rm -f "$esp"
 	mkfs.vfat -C -F 32 -n ESP "$esp" $((size * 1024)) >"$esp.log" 2>&1 || fail "mkfs.vfat $esp: $(tail -n 1 "$esp.log")"
-	mmd -i "$esp" ::/EFI ::/EFI/BOOT && mcopy -i "$esp" "$2" ::/EFI/BOOT/BOOTX64.EFI ||
+	{ mmd -i "$esp" ::/EFI ::/EFI/BOOT && mcopy -i "$esp" "$2" ::/EFI/BOOT/BOOTX64.EFI; } ||
 		fail "mtools: could not copy $2 to $esp"
 	printf '%s\n' "$esp"
 }
@@ -77,7 +77,7 @@ uki_boot() {
 	local code=$OVMF_CODE vars=$OVMF_VARS machine=q35 fw=()
 	if [ "${UKI_SECURE:-0}" = 1 ]; then
 		code=$OVMF_SB_CODE vars=$OVMF_SB_VARS machine=q35,smm=on
-		fw=(-global driver=cfi.pflash01,property=secure,value=on)
+		fw=(-global "driver=cfi.pflash01,property=secure,value=on")
 	fi
 	cp "$vars" "$BUILD/disks/$name-vars.fd"
 	BOOT_NAME=$name LOG=$LOGS/$name.log PROBE=$LOGS/$name.probe BOOT_RC=0

@@ -104,9 +104,9 @@ scenario_uki() {
 		[ -r "$f" ] || fail "$f is missing (apt-get install systemd-boot-efi ovmf)"
 	done
 	img=$(overinit_image default)
-	# rig's boot(): console, panic=-1, rdinit=/init, quiet; then the usual
+	# boot()'s: console, panic=-1, rdinit=/init, no_timer_check, quiet; the usual
 	# end-state checks, and a file only a UEFI boot has.
-	cmdline="console=$CONSOLE panic=-1 rdinit=/init quiet $DEFAULT_ARGS probe.check=endstate,unshare,pid1 probe.size=1048576k probe.read=/sys/firmware/efi/fw_platform_size"
+	cmdline="console=$CONSOLE panic=-1 rdinit=/init${KERNEL_ARCH_ARGS:+ $KERNEL_ARCH_ARGS} quiet $DEFAULT_ARGS probe.check=endstate,unshare,pid1 probe.size=1048576k probe.read=/sys/firmware/efi/fw_platform_size"
 	uki=$(uki_make uki "$img" "$cmdline")
 	esp=$(uki_esp uki "$uki")
 	root=$(root_disk default)
@@ -137,7 +137,7 @@ scenario_uki_secureboot() {
 	img=$(overinit_image default)
 	# Without `quiet`: the kernel's Secure Boot and lockdown lines are the
 	# proof that the firmware booted it with Secure Boot on.
-	cmdline="console=$CONSOLE panic=-1 rdinit=/init $DEFAULT_ARGS probe.check=endstate,unshare,pid1 probe.size=1048576k"
+	cmdline="console=$CONSOLE panic=-1 rdinit=/init${KERNEL_ARCH_ARGS:+ $KERNEL_ARCH_ARGS} $DEFAULT_ARGS probe.check=endstate,unshare,pid1 probe.size=1048576k"
 	uki=$(uki_make uki-sb "$img" "$cmdline")
 	# The snakeoil key is encrypted (password "snakeoil", README.Debian);
 	# sbsign would ask for it on a terminal.

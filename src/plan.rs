@@ -184,7 +184,8 @@ pub enum Op<'a> {
     /// A factory reset (`overinit.reset`, or the flag file
     /// `.overinit/reset` on the state), right after the state device is
     /// mounted read-write: the old state is moved aside (src/init/reset.rs).
-    Reset,
+    /// `asked`: `overinit.reset` (else only if the flag is there).
+    Reset { asked: bool },
     /// The reset's last step, after the persisted paths are seeded: the
     /// flag is cleared, then the old state removed.
     ResetDone,
@@ -268,7 +269,7 @@ impl Step<'_> {
             Op::Propagate { .. } => "make-rslave",
             Op::Persist { .. } => "persist",
             Op::Layer { .. } => "mount layer",
-            Op::Reset => "reset",
+            Op::Reset { .. } => "reset",
             Op::ResetDone => "finish reset of",
             // Run by the boot, whose error lines name their own actions.
             Op::LoadModules | Op::Wait { .. } | Op::SetRo { .. } | Op::FindInit { .. } | Op::SwitchRoot | Op::Exec => {
@@ -576,7 +577,7 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
     let device = state.opts.is_some();
     if device {
         let why = "a factory reset, if asked: the old state moved aside before anything is made";
-        b.push(Phase::State, STATE, Op::Reset, why)?;
+        b.push(Phase::State, STATE, Op::Reset { asked: c.reset }, why)?;
     }
     b.state_binds()?;
     b.persisted(c)?;
@@ -844,8 +845,9 @@ pub trait Kernel {
     /// file under `/data/state/` on a loop device, else the device `spec`
     /// names once it appears; the filesystem type probed.
     fn layer(&mut self, spec: &[u8], target: &str) -> Result<(), i32>;
-    /// [`Op::Reset`] (`done` false) and [`Op::ResetDone`] (`done` true).
-    fn reset(&mut self, done: bool) -> Result<(), i32>;
+    /// [`Op::Reset`] (`done` false; `asked`: `overinit.reset`) and
+    /// [`Op::ResetDone`] (`done` true).
+    fn reset(&mut self, done: bool, asked: bool) -> Result<(), i32>;
 }
 
 /// The step that failed and the errno.
@@ -906,8 +908,8 @@ pub fn execute<K: Kernel>(
                 k.persist(cpath(&mut a, STATE.as_bytes(), path), cpath(&mut b, NEWROOT.as_bytes(), path))
             }
             Op::Layer { spec, .. } => k.layer(spec, step.target),
-            Op::Reset => k.reset(false),
-            Op::ResetDone => k.reset(true),
+            Op::Reset { asked } => k.reset(false, *asked),
+            Op::ResetDone => k.reset(true, false),
             // Run by the boot itself, with what the step carries.
             Op::LoadModules | Op::Wait { .. } | Op::SetRo { .. } | Op::FindInit { .. } | Op::SwitchRoot | Op::Exec => {
                 Ok(())
@@ -1005,7 +1007,7 @@ mod tests {
             self.calls.push(std::format!("layer {} {target}", String::from_utf8_lossy(spec)));
             Ok(())
         }
-        fn reset(&mut self, done: bool) -> Result<(), i32> {
+        fn reset(&mut self, done: bool, _: bool) -> Result<(), i32> {
             self.calls.push(std::format!("reset {done}"));
             Ok(())
         }

@@ -197,7 +197,7 @@ impl Kernel for Fake {
         assert!(!spec.is_empty() && target.starts_with("/data/system/layers/"));
         self.next()
     }
-    fn reset(&mut self, _: bool) -> Result<(), i32> {
+    fn reset(&mut self, _: bool, _: bool) -> Result<(), i32> {
         self.next()
     }
 }

@@ -236,7 +236,7 @@ impl Kernel for Fake {
         assert!(!spec.is_empty() && target.starts_with("/data/system/layers/"));
         self.next()
     }
-    fn reset(&mut self, _: bool) -> Result<(), i32> {
+    fn reset(&mut self, _: bool, _: bool) -> Result<(), i32> {
         self.next()
     }
 }
@@ -294,9 +294,10 @@ fn check_plan(c: &Cmdline<'_>, inputs: &[&[u8]], fail_at: usize) {
     // A state device gets the reset's two steps: right after its
     // read-write mount, and last in phase state.
     let resets: Vec<usize> =
-        p.steps.iter().enumerate().filter(|(_, s)| matches!(s.op, Op::Reset | Op::ResetDone)).map(|(i, _)| i).collect();
+        p.steps.iter().enumerate().filter(|(_, s)| matches!(s.op, Op::Reset { .. } | Op::ResetDone)).map(|(i, _)| i).collect();
     if let StateSource::Device(_) = p.state {
         assert_eq!(resets.len(), 2);
+        assert_eq!(p.steps[resets[0]].op, Op::Reset { asked: c.reset });
         assert!(matches!(p.steps[resets[0] - 1].op, Op::Mount { source: Source::State, .. }));
         assert!(p.steps[resets[1] + 1..].iter().all(|s| s.phase > Phase::State), "the reset ends phase state");
     } else {

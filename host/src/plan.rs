@@ -276,9 +276,17 @@ fn command(plan: &Plan<'_>, step: &plan::Step<'_>) -> String {
             format!("mount -t auto -o ro{lo} {} {}", sh(spec), step.target)
         }
         // init/reset.rs, in shell (without the syncs and the layer images kept).
-        Op::Reset => format!(
-            "if [ -e {STATE}/.overinit/reset ]; then mkdir -p {STATE}/.overinit/old; find {STATE} -mindepth 1 -maxdepth 1 ! -name .overinit ! -name lost+found -exec mv -t {STATE}/.overinit/old {{}} +; fi"
-        ),
+        Op::Reset { asked } => {
+            let flag = format!("{STATE}/.overinit/reset");
+            let test = if *asked {
+                format!("mkdir -p {STATE}/.overinit && touch {flag} && sync")
+            } else {
+                format!("[ -e {flag} ]")
+            };
+            format!(
+                "if {test}; then mkdir -p {STATE}/.overinit/old; find {STATE} -mindepth 1 -maxdepth 1 ! -name .overinit ! -name lost+found -exec mv -t {STATE}/.overinit/old {{}} +; sync; fi"
+            )
+        }
         Op::ResetDone => format!("rm -f {STATE}/.overinit/reset; rm -rf {STATE}/.overinit/old"),
         // Rendered by `commands`.
         Op::LoadModules | Op::Wait { .. } | Op::SetRo { .. } | Op::FindInit { .. } | Op::SwitchRoot | Op::Exec => {

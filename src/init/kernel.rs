@@ -11,8 +11,7 @@ use rustix::fs::{Mode, CWD};
 pub struct Real<'a> {
     /// Until when a layer's device is waited for (None: no limit).
     pub deadline: Option<u64>,
-    /// `overinit.reset`, and `overinit.layers=` (whose images a reset keeps).
-    pub reset: bool,
+    /// `overinit.layers=` (whose images a reset keeps).
     pub layers: Option<&'a [u8]>,
     /// `overinit.reset.keep=`.
     pub keep: Option<&'a [u8]>,
@@ -39,8 +38,8 @@ impl Kernel for Real<'_> {
         crate::devices::mount_layer(spec, target, self.deadline).map_err(|e| e.raw_os_error())
     }
 
-    fn reset(&mut self, done: bool) -> Result<(), i32> {
-        let r = if done { crate::reset::done() } else { crate::reset::begin(self.reset, self.layers, self.keep) };
+    fn reset(&mut self, done: bool, asked: bool) -> Result<(), i32> {
+        let r = if done { crate::reset::done() } else { crate::reset::begin(asked, self.layers, self.keep) };
         r.map_err(|e| e.raw_os_error())
     }
 }

@@ -10,15 +10,18 @@
 //! never sees a mix: it starts only after the last step.
 //!
 //! 1. `overinit.reset` without the flag: the flag is made, then synced.
-//! 2. Every entry of the state's root but `.overinit`, `lost+found` and the
-//!    top directory of a layer image of `overinit.layers=` is renamed into
-//!    `.overinit/old/` (one rename each, on the same filesystem: no data is
-//!    copied); a name already there (an earlier cut) is removed first. Then
-//!    one syncfs: the moves are on the disk before anything new is made.
+//! 2. The paths of `overinit.reset.keep=` are renamed into
+//!    `.overinit/keep/`; every entry of the state's root but `.overinit`,
+//!    `lost+found` and the top directory of a layer image of
+//!    `overinit.layers=` is renamed into `.overinit/old/` (one rename each,
+//!    on the same filesystem: no data is copied; a name already there, from
+//!    an earlier cut, is removed first); the kept paths are renamed back.
+//!    Then one syncfs: the moves are on the disk before anything new is made.
 //! 3. The rest of phase `state`: `home/` made, persisted paths seeded from
 //!    the root as on a first boot (each seed syncs itself).
 //! 4. The flag is removed and its directory synced: the reset is done.
-//! 5. `.overinit/old` is removed, which frees its space. A cut here leaves
+//! 5. `.overinit/old` (and `.overinit/keep`, empty by now) is removed,
+//!    which frees its space. A cut here leaves
 //!    part of it; any later boot removes the rest at step 2's place.
 
 use crate::log;

@@ -21,6 +21,7 @@ pub mod header;
 pub mod json;
 pub mod keyslot;
 pub mod metadata;
+pub mod pbkdf2;
 pub mod table;
 
 /// Random access to the device holding the LUKS2 volume.

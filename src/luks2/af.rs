@@ -8,19 +8,16 @@
 //! may be shorter: its hash is cut to its length).
 
 use super::metadata::{Hash, KEY_MAX};
-use sha2::{Digest, Sha256};
+use super::pbkdf2::sha256;
 use zeroize::Zeroize;
 
 fn diffuse(buf: &mut [u8], hash: Hash) {
     match hash {
         Hash::Sha256 => {
             for (i, piece) in buf.chunks_mut(32).enumerate() {
-                let mut h = Sha256::new();
-                h.update((i as u32).to_be_bytes());
-                h.update(&*piece);
-                let mut d = h.finalize();
+                let mut d = sha256(&[&(i as u32).to_be_bytes(), piece]);
                 piece.copy_from_slice(&d[..piece.len()]);
-                d.as_mut_slice().zeroize();
+                d.zeroize();
             }
         }
     }
@@ -49,6 +46,7 @@ pub fn merge(split: &[u8], stripes: usize, hash: Hash, key: &mut [u8]) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use sha2::{Digest, Sha256};
     use std::vec::Vec;
 
     /// The split, written the way af.c's AF_split does, with chosen random

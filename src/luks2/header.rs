@@ -19,8 +19,8 @@
 //! with a damaged primary, it looks for the secondary where cryptsetup does
 //! (lib/luks2/luks2_disk_metadata.c `hdr2_offsets`).
 
+use super::pbkdf2::sha256;
 use super::Disk;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// Size of the binary header; the JSON area follows it.
@@ -154,13 +154,9 @@ pub fn parse(b: &[u8], copy: Copy, at: u64) -> Result<Header<'_>, HeaderError> {
     if cstr(&b[72..104]) != b"sha256" {
         return Err(HeaderError::ChecksumAlg);
     }
-    let mut h = Sha256::new();
-    h.update(&b[..448]);
-    h.update([0; 64]);
-    h.update(&b[512..n]);
-    let sum = h.finalize();
+    let sum = sha256(&[&b[..448], &[0; 64], &b[512..n]]);
     let stored = &b[448..512];
-    if !bool::from(sum.as_slice().ct_eq(&stored[..32])) || stored[32..].iter().any(|&c| c != 0) {
+    if !bool::from(sum.ct_eq(&stored[..32])) || stored[32..].iter().any(|&c| c != 0) {
         return Err(HeaderError::Checksum);
     }
     Ok(Header {
@@ -227,6 +223,7 @@ pub fn read<'b, D: Disk>(disk: &mut D, buf: &'b mut [u8]) -> Result<Header<'b>, 
 pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
+    use sha2::{Digest, Sha256};
     use std::vec::Vec;
 
     /// A header cryptsetup 2.6.1 wrote (`luksFormat --type luks2`, argon2id,

@@ -4,7 +4,7 @@
 //!
 //! 1. KDF: passphrase + keyslot salt → the area key (area.key_size bytes):
 //!    argon2i/argon2id (version 0x13, no secret, no associated data) or
-//!    pbkdf2-hmac.
+//!    pbkdf2-hmac ([`super::pbkdf2`]).
 //! 2. The keyslot area (key_size × stripes bytes, rounded up to 512) is
 //!    decrypted with aes-xts-plain64: 512-byte sectors, the IV of each is
 //!    its index within the area, from 0, as a little-endian 128-bit tweak.
@@ -20,7 +20,6 @@ use super::metadata::{Argon2Type, DigestEntry, Hash, Kdf, Keyslot, Metadata, KEY
 use super::Disk;
 use aes::cipher::KeyInit;
 use argon2::{Algorithm, Argon2, Params, Version};
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use xts_mode::{get_tweak_default, Xts128};
 use zeroize::Zeroize;
@@ -106,7 +105,7 @@ pub fn work_needed(meta: &Metadata<'_>) -> (usize, usize) {
 
 fn pbkdf2(hash: Hash, password: &[u8], salt: &[u8], iterations: u32, out: &mut [u8]) {
     match hash {
-        Hash::Sha256 => pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, iterations, out),
+        Hash::Sha256 => super::pbkdf2::pbkdf2_hmac_sha256(password, salt, iterations, out),
     }
 }
 

@@ -183,3 +183,66 @@ fn truncated_images_are_refused_by_name() {
         overinit::luks2::metadata::MetadataError::AreaOutside
     );
 }
+
+#[test]
+fn keyslot_priorities_as_cryptsetup_sets_them() {
+    if !have_cryptsetup() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let fast = ["--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000"];
+    let img = format(dir.path(), "prio", b"same", &fast);
+    let old = dir.path().join("old");
+    std::fs::write(&old, b"same").unwrap();
+    let (old, dev) = (old.to_str().unwrap(), img.to_str().unwrap());
+    // Keyslot 1 with the same passphrase, then keyslot 2 with another.
+    run(
+        &[
+            "luksAddKey",
+            "--batch-mode",
+            "--pbkdf",
+            "pbkdf2",
+            "--pbkdf-force-iterations",
+            "1000",
+            "--key-file",
+            old,
+            dev,
+            "-",
+        ],
+        b"same",
+    );
+    run(
+        &[
+            "luksAddKey",
+            "--batch-mode",
+            "--pbkdf",
+            "pbkdf2",
+            "--pbkdf-force-iterations",
+            "1000",
+            "--key-file",
+            old,
+            dev,
+            "-",
+        ],
+        b"other",
+    );
+    let want = cryptsetup_key(&img, b"same");
+    let key_of = |pass: &[u8]| unlock(&std::fs::read(&img).unwrap(), pass).map(|(k, slot, _)| (k, slot));
+    // Normal priority everywhere: keyslot order.
+    assert_eq!(key_of(b"same").unwrap(), (want.clone(), 0));
+    // "prefer" (2) on keyslot 1: tried first.
+    run(&["config", "--key-slot", "1", "--priority", "prefer", dev], b"");
+    assert_eq!(key_of(b"same").unwrap(), (want.clone(), 1));
+    // "ignore" (0) on keyslot 2: never tried (cryptsetup too, without --key-slot).
+    run(&["config", "--key-slot", "2", "--priority", "ignore", dev], b"");
+    assert_eq!(key_of(b"other").unwrap_err(), UnlockError::WrongPassphrase);
+    let mut c = Command::new("cryptsetup")
+        .args(["open", "--test-passphrase", "--key-file", "-", dev])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(b"other").unwrap();
+    assert!(!c.wait().unwrap().success(), "cryptsetup skips an ignored keyslot too");
+    assert_eq!(key_of(b"same").unwrap(), (want, 1));
+}

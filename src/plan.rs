@@ -419,52 +419,52 @@ impl<'a> Builder<'a> {
         self.push(phase, target, Op::Mount { source, fstype, flags, data }, why)
     }
 
-    /// A tmpfs, nosuid and nodev, with `data`.
-    #[inline(never)]
-    fn tmpfs(&mut self, phase: Phase, target: &'static str, data: &[u8], why: &'static str) -> Result<(), PlanError> {
-        self.mount(phase, Source::Fixed("tmpfs"), target, FsType::Fixed("tmpfs"), ms::NOSUID | ms::NODEV, &[data], why)
-    }
-
     /// Steps that do not depend on the command line, from a table.
-    fn fixed(&mut self, phase: Phase, table: &[Fixed]) -> Result<(), PlanError> {
-        for &(target, op, why) in table {
+    fn fixed(&mut self, table: &[Fixed]) -> Result<(), PlanError> {
+        for &(phase, target, op, why) in table {
             let why = why_text(why);
-            match op {
-                F::Mkdir(mode) => self.mkdir(phase, target, mode, why)?,
-                F::Tmpfs => self.tmpfs(phase, target, b"mode=0755", why)?,
-                F::TmpfsSticky => self.tmpfs(phase, target, b"mode=1777", why)?,
-                F::Rbind => {
-                    // The same path outside the new root.
-                    let from = target.strip_prefix(NEWROOT).unwrap_or(target);
-                    self.mount(phase, Source::Fixed(from), target, FsType::None, ms::BIND | ms::REC, &[], why)?
+            let (source, fstype, flags, data): (_, _, _, &[u8]) = match op {
+                F::Mkdir(mode) => {
+                    self.mkdir(phase, target, u32::from(mode), why)?;
+                    continue;
                 }
-                F::RbindHome => {
-                    let from = Source::Fixed(HOME);
-                    self.mount(phase, from, target, FsType::None, ms::BIND | ms::REC, &[], why)?
+                F::LoadModules | F::SwitchRoot | F::Exec => {
+                    let op = match op {
+                        F::LoadModules => Op::LoadModules,
+                        F::SwitchRoot => Op::SwitchRoot,
+                        _ => Op::Exec,
+                    };
+                    self.push(phase, target, op, why)?;
+                    continue;
                 }
-                F::Rslave => self.push(phase, target, Op::Propagate { flags: ms::SLAVE | ms::REC }, why)?,
-                F::Cgroup2 => self.mount(
-                    phase,
-                    Source::Fixed("cgroup2"),
-                    target,
-                    FsType::Fixed("cgroup2"),
-                    ms::NOSUID | ms::NODEV | ms::NOEXEC,
-                    &[],
-                    why,
-                )?,
-            }
+                F::Rslave => {
+                    self.push(phase, target, Op::Propagate { flags: ms::SLAVE | ms::REC }, why)?;
+                    continue;
+                }
+                F::Tmpfs => ("tmpfs", FsType::Fixed("tmpfs"), ms::NOSUID | ms::NODEV, b"mode=0755"),
+                F::TmpfsSticky => ("tmpfs", FsType::Fixed("tmpfs"), ms::NOSUID | ms::NODEV, b"mode=1777"),
+                // The same path outside the new root.
+                F::Rbind => (target.strip_prefix(NEWROOT).unwrap_or(target), FsType::None, ms::BIND | ms::REC, b""),
+                F::RbindHome => (HOME, FsType::None, ms::BIND | ms::REC, b""),
+                F::Cgroup2 => ("cgroup2", FsType::Fixed("cgroup2"), ms::NOSUID | ms::NODEV | ms::NOEXEC, b""),
+            };
+            self.mount(phase, Source::Fixed(source), target, fstype, flags, &[data], why)?;
         }
         Ok(())
     }
 }
 
-/// A step that does not depend on the command line: (target, what, why).
-type Fixed = (&'static str, F, Why);
+/// A step that does not depend on the command line: (phase, target, what, why).
+type Fixed = (Phase, &'static str, F, Why);
 
 /// What a [`Fixed`] step does.
 #[derive(Clone, Copy)]
 enum F {
-    Mkdir(u32),
+    Mkdir(u16),
+    /// [`Op::LoadModules`], [`Op::SwitchRoot`], [`Op::Exec`].
+    LoadModules,
+    SwitchRoot,
+    Exec,
     /// A tmpfs, nosuid and nodev, mode 0755.
     Tmpfs,
     /// A tmpfs, nosuid and nodev, mode 1777.
@@ -481,48 +481,67 @@ enum F {
 /// The homes on the state.
 const HOME: &str = "/data/state/home";
 
+/// Phase 4.
+const MODULES: [Fixed; 1] =
+    [(Phase::Modules, "", F::LoadModules, why!("the image's modules, in pack's order, with MOD.param="))];
+
+/// Phases 12 and 13.
+const SWITCH_EXEC: [Fixed; 2] = [
+    (Phase::Switch, NEWROOT, F::SwitchRoot, why!("into the new root; the initramfs emptied and detached")),
+    (Phase::Exec, "/", F::Exec, why!("the real init, with the kernel's argv and environment")),
+];
+
 /// Phase 7, before the sized tmpfs of `/data/system`.
 const DATA: [Fixed; 3] = [
-    ("/data", F::Tmpfs, why!("its own tmpfs so the new root never references the initramfs")),
-    ("/data/system", F::Mkdir(0o755), why!("mount point of the overlay's tmpfs")),
-    (STATE, F::Mkdir(0o755), why!("mount point of the persistent state")),
+    (Phase::Data, "/data", F::Tmpfs, why!("its own tmpfs so the new root never references the initramfs")),
+    (Phase::Data, "/data/system", F::Mkdir(0o755), why!("mount point of the overlay's tmpfs")),
+    (Phase::Data, STATE, F::Mkdir(0o755), why!("mount point of the persistent state")),
 ];
 
 /// Phase 7, in the `/data/system` tmpfs.
 const DATA_DIRS: [Fixed; 5] = [
-    (UPPER, F::Mkdir(0o755), why!("overlay upper layer (its mode becomes the mode of /)")),
-    (WORK, F::Mkdir(0o755), why!("overlay work directory, same mount as upper")),
-    ("/data/system/layers", F::Mkdir(0o755), why!("seed layout: mount points for extra layers")),
-    ("/data/system/migrations", F::Mkdir(0o755), why!("seed layout: migration state")),
-    ("/data/system/lock", F::Mkdir(0o755), why!("seed layout: lock files")),
+    (Phase::Data, UPPER, F::Mkdir(0o755), why!("overlay upper layer (its mode becomes the mode of /)")),
+    (Phase::Data, WORK, F::Mkdir(0o755), why!("overlay work directory, same mount as upper")),
+    (Phase::Data, "/data/system/layers", F::Mkdir(0o755), why!("seed layout: mount points for extra layers")),
+    (Phase::Data, "/data/system/migrations", F::Mkdir(0o755), why!("seed layout: migration state")),
+    (Phase::Data, "/data/system/lock", F::Mkdir(0o755), why!("seed layout: lock files")),
 ];
 
 /// Phase 9 — the system mounts in the new root, in the seed's order.
 const SYSTEM: [Fixed; 17] = [
-    ("/mnt/newroot/run", F::Mkdir(0o755), why!("made in the upper layer if the base lacks it")),
-    ("/mnt/newroot/run", F::Tmpfs, why!("fresh runtime state, mode 0755")),
-    ("/mnt/newroot/dev", F::Mkdir(0o755), why!("mount point")),
-    ("/mnt/newroot/dev", F::Rbind, why!("the devtmpfs mounted in phase 1, with its submounts")),
-    ("/mnt/newroot/dev", F::Rslave, why!("seed: system mounts are rslave (systemd)")),
-    ("/mnt/newroot/proc", F::Mkdir(0o555), why!("mount point")),
-    ("/mnt/newroot/proc", F::Rbind, why!("procfs, with its submounts")),
-    ("/mnt/newroot/proc", F::Rslave, why!("seed: system mounts are rslave")),
-    ("/mnt/newroot/sys", F::Mkdir(0o555), why!("mount point")),
-    ("/mnt/newroot/sys", F::Rbind, why!("sysfs, with its submounts")),
-    ("/mnt/newroot/sys", F::Rslave, why!("seed: system mounts are rslave")),
-    ("/mnt/newroot/sys/fs/cgroup", F::Cgroup2, why!("fresh cgroup v2 hierarchy (sysfs provides the directory)")),
-    ("/mnt/newroot/sys/fs/cgroup", F::Rslave, why!("seed: system mounts are rslave (systemd)")),
-    ("/mnt/newroot/home", F::Mkdir(0o755), why!("mount point (for the state's homes)")),
-    ("/mnt/newroot/data", F::Mkdir(0o755), why!("mount point (for /data)")),
-    ("/mnt/newroot/tmp", F::Mkdir(0o1777), why!("mount point")),
-    ("/mnt/newroot/tmp", F::TmpfsSticky, why!("world-writable, sticky, gone at reboot")),
+    (Phase::System, "/mnt/newroot/run", F::Mkdir(0o755), why!("made in the upper layer if the base lacks it")),
+    (Phase::System, "/mnt/newroot/run", F::Tmpfs, why!("fresh runtime state, mode 0755")),
+    (Phase::System, "/mnt/newroot/dev", F::Mkdir(0o755), why!("mount point")),
+    (Phase::System, "/mnt/newroot/dev", F::Rbind, why!("the devtmpfs mounted in phase 1, with its submounts")),
+    (Phase::System, "/mnt/newroot/dev", F::Rslave, why!("seed: system mounts are rslave (systemd)")),
+    (Phase::System, "/mnt/newroot/proc", F::Mkdir(0o555), why!("mount point")),
+    (Phase::System, "/mnt/newroot/proc", F::Rbind, why!("procfs, with its submounts")),
+    (Phase::System, "/mnt/newroot/proc", F::Rslave, why!("seed: system mounts are rslave")),
+    (Phase::System, "/mnt/newroot/sys", F::Mkdir(0o555), why!("mount point")),
+    (Phase::System, "/mnt/newroot/sys", F::Rbind, why!("sysfs, with its submounts")),
+    (Phase::System, "/mnt/newroot/sys", F::Rslave, why!("seed: system mounts are rslave")),
+    (
+        Phase::System,
+        "/mnt/newroot/sys/fs/cgroup",
+        F::Cgroup2,
+        why!("fresh cgroup v2 hierarchy (sysfs provides the directory)"),
+    ),
+    (Phase::System, "/mnt/newroot/sys/fs/cgroup", F::Rslave, why!("seed: system mounts are rslave (systemd)")),
+    (Phase::System, "/mnt/newroot/home", F::Mkdir(0o755), why!("mount point (for the state's homes)")),
+    (Phase::System, "/mnt/newroot/data", F::Mkdir(0o755), why!("mount point (for /data)")),
+    (Phase::System, "/mnt/newroot/tmp", F::Mkdir(0o1777), why!("mount point")),
+    (Phase::System, "/mnt/newroot/tmp", F::TmpfsSticky, why!("world-writable, sticky, gone at reboot")),
 ];
+
+/// Phase `state` without a state device.
+const STATE_TMPFS: [Fixed; 1] =
+    [(Phase::State, STATE, F::Tmpfs, why!("no state device configured: state is volatile"))];
 
 /// Phase `state`, after the state mount: what shows it in the new root.
 const STATE_BINDS: [Fixed; 3] = [
-    (HOME, F::Mkdir(0o755), why!("persistent home directories (made once, on first boot)")),
-    ("/mnt/newroot/home", F::RbindHome, why!("persistent homes on top of the overlay")),
-    ("/mnt/newroot/data", F::Rbind, why!("system tmpfs and state, visible in the new root")),
+    (Phase::State, HOME, F::Mkdir(0o755), why!("persistent home directories (made once, on first boot)")),
+    (Phase::State, "/mnt/newroot/home", F::RbindHome, why!("persistent homes on top of the overlay")),
+    (Phase::State, "/mnt/newroot/data", F::Rbind, why!("system tmpfs and state, visible in the new root")),
 ];
 
 /// Build the plan for a command line. Pure: same input, same plan.
@@ -542,7 +561,7 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
     let rootopts = mountopt::split(c.rootflags.unwrap_or(b"")).map_err(PlanError::RootFlags)?;
     check_allowed(&rootopts, "rootflags=")?;
     let mut b = Builder { steps: Vec::new() };
-    b.push(Phase::Modules, "", Op::LoadModules, "the image's modules, in pack's order, with MOD.param=")?;
+    b.fixed(&MODULES)?;
     b.devices(c, root, state)?;
     b.base(c, &rootopts)?;
     b.data(c)?;
@@ -554,8 +573,7 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
     b.state(&state)?;
     b.state_binds()?;
     b.persisted(c)?;
-    b.push(Phase::Switch, NEWROOT, Op::SwitchRoot, "into the new root; the initramfs emptied and detached")?;
-    b.push(Phase::Exec, "/", Op::Exec, "the real init, with the kernel's argv and environment")?;
+    b.fixed(&SWITCH_EXEC)?;
     Ok(Plan { root, state: state.source, steps: b.steps })
 }
 
@@ -617,7 +635,7 @@ impl<'a> Builder<'a> {
 
     /// Phase 7 — data: `/data` and the RAM of the overlay.
     fn data(&mut self, c: &Cmdline<'a>) -> Result<(), PlanError> {
-        self.fixed(Phase::Data, &DATA)?;
+        self.fixed(&DATA)?;
         let mut sized = [0u8; 40];
         let size_opt = concat(&mut sized, b"size=", c.size.unwrap_or(DEFAULT_SIZE));
         let mut inodes = [0u8; 40];
@@ -631,7 +649,7 @@ impl<'a> Builder<'a> {
             &[size_opt, inodes_opt, b"mode=0755"],
             "RAM for the upper and work layers: writes vanish at reboot",
         )?;
-        self.fixed(Phase::Data, &DATA_DIRS)
+        self.fixed(&DATA_DIRS)
     }
 
     /// Phase `layers` — extra read-only lower layers, bottom first. Images
@@ -700,7 +718,7 @@ impl<'a> Builder<'a> {
 
     /// Phase 9 — system mounts in the new root.
     fn system_mounts(&mut self) -> Result<(), PlanError> {
-        self.fixed(Phase::System, &SYSTEM)
+        self.fixed(&SYSTEM)
     }
 
     /// Phase 10 — validate: the real init is proven runnable in the new
@@ -719,7 +737,7 @@ impl<'a> Builder<'a> {
     fn state(&mut self, state: &StateMount<'a>) -> Result<(), PlanError> {
         use Phase::State;
         let Some(o) = &state.opts else {
-            return self.tmpfs(State, STATE, b"mode=0755", "no state device configured: state is volatile");
+            return self.fixed(&STATE_TMPFS);
         };
         if state.early {
             self.push(State, STATE, Op::SetRo { ro: false }, "the point of no return: writable again")?;
@@ -741,7 +759,7 @@ impl<'a> Builder<'a> {
 
     /// Phase `state`, what needs the state: /home and /data (which shows it).
     fn state_binds(&mut self) -> Result<(), PlanError> {
-        self.fixed(Phase::State, &STATE_BINDS)
+        self.fixed(&STATE_BINDS)
     }
 
     /// Phase `state`, last (nothing mounted above hides them): the persisted

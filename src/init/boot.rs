@@ -248,7 +248,7 @@ impl<'a> Boot<'a> {
     /// of no return, so nothing — the kernel's filesystem code included —
     /// can write to it.
     fn protect_state_bdev(&mut self) -> Result<(), Fatal> {
-        let state_early = self.plan.steps.iter().any(|s| s.op == Op::SetRo { ro: true });
+        let state_early = self.plan.steps.iter().any(|s| matches!(s.op, Op::SetRo { ro: true }));
         let Some(d) = self.state.as_ref().filter(|_| state_early) else { return Ok(()) };
         let mut sb = [0u8; overinit::superblock::PROBE_BYTES];
         let n = sys::open_ro(&d.path).and_then(|fd| sys::read_at(&fd, &mut sb, 0)).unwrap_or(0);
@@ -270,7 +270,8 @@ impl<'a> Boot<'a> {
         }
         match self.steps(Phase::Overlay) {
             Err(f)
-                if self.plan.steps[self.resume].otherwise == Fallback::NoOverlay && f.errno == Some(Errno::NODEV) =>
+                if f.errno == Some(Errno::NODEV)
+                    && self.plan.steps.get(self.resume).map(|s| s.otherwise) == Some(Fallback::NoOverlay) =>
             {
                 log::warn()
                     .s("overlay: the kernel has no overlayfs (ENODEV): booting the root read-only without an overlay (overinit.overlay=try)")

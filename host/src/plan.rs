@@ -3,6 +3,7 @@
 //! the why of each, then the end state — computed by `overinit::plan::build`,
 //! the very function `init` uses. Touches nothing.
 
+use crate::cli::Request;
 use overinit::cmdline::Cmdline;
 use overinit::mountopt::{self, ms};
 use overinit::plan::{self, Fallback, FsType, Op, Phase, Plan, Source, StateSource, NEWROOT, STATE};
@@ -21,44 +22,27 @@ filesystem type probed from the superblock. Nothing on this host is touched.
 ";
 
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let mut cmdline: Option<Vec<u8>> = None;
-    let mut config: Option<Vec<u8>> = None;
-    let mut parser = lexopt::Parser::from_args(args);
-    loop {
-        let arg = match parser.next() {
-            Ok(Some(a)) => a,
-            Ok(None) => break,
-            Err(e) => return usage(&e.to_string()),
-        };
-        use lexopt::Arg::*;
-        match arg {
-            Long("cmdline") => match parser.value() {
-                Ok(v) => cmdline = Some(v.into_encoded_bytes()),
-                Err(e) => return usage(&e.to_string()),
-            },
-            Long("config") => {
-                let path = match parser.value() {
-                    Ok(v) => v,
-                    Err(e) => return usage(&e.to_string()),
-                };
-                match std::fs::read(&path) {
-                    Ok(b) => config = Some(b),
-                    Err(e) => {
-                        eprintln!("overinit plan: error: read config {}: {e}", path.to_string_lossy());
-                        return ExitCode::from(1);
-                    }
-                }
-            }
-            Long("help") | Short('h') => {
-                print!("{HELP}");
-                return ExitCode::SUCCESS;
-            }
-            other => return usage(&other.unexpected().to_string()),
+    let args = match crate::cli::parse_plan(args) {
+        Ok(Request::Run(args)) => args,
+        Ok(Request::Help) => {
+            print!("{HELP}");
+            return ExitCode::SUCCESS;
         }
-    }
-    let Some(cmdline) = cmdline else { return usage("--cmdline is required") };
+        Err(e) => {
+            eprintln!("overinit plan: error: {e}; see overinit plan --help");
+            return ExitCode::from(e.exit_code());
+        }
+    };
+    let config = match args.config.as_ref().map(std::fs::read).transpose() {
+        Ok(config) => config,
+        Err(e) => {
+            let path = args.config.as_ref().map_or(String::new(), |p| p.display().to_string());
+            eprintln!("overinit plan: error: read config {path}: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let mut c = Cmdline::parse(config.as_deref().unwrap_or(b""));
-    c.apply(&cmdline);
+    c.apply(&args.cmdline);
     match render(&c) {
         Ok(text) => {
             print!("{text}");
@@ -69,11 +53,6 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             ExitCode::from(1)
         }
     }
-}
-
-fn usage(msg: &str) -> ExitCode {
-    eprintln!("overinit plan: error: {msg}; see overinit plan --help");
-    ExitCode::from(2)
 }
 
 /// Quote for POSIX sh when needed.

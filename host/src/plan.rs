@@ -1,7 +1,9 @@
-//! `overinit plan --cmdline "…" [--config FILE]`: print the mount sequence
-//! the boot would run for a command line, as `mount`-style shell lines with
-//! the why of each, then the end state — computed by `overinit::plan::build`,
-//! the very function `init` uses. Touches nothing.
+//! `overinit plan --cmdline "…" [--config FILE]`: print what the boot
+//! would do for a command line, phase by phase, as shell lines with the
+//! why of each, then the end state — the early mounts
+//! (`plan::EARLY_MOUNTS`), then the plan `overinit::plan::build` makes,
+//! the very list `init` runs (device waits, mounts, the init lookup, the
+//! switch, the exec, and each step's fallback). Touches nothing.
 
 use crate::cli::Request;
 use overinit::cmdline::Cmdline;
@@ -14,9 +16,11 @@ use std::process::ExitCode;
 pub const HELP: &str = "\
 Usage: overinit plan --cmdline \"KERNEL COMMAND LINE\" [--config FILE]
 
-Print, as shell-readable lines, the mounts overinit would make at boot for
-this kernel command line (and image config FILE, which the command line
-overrides), each with why, then the end state the real init will see.
+Print, as shell-readable lines, what overinit would do at boot for this
+kernel command line (and image config FILE, which the command line
+overrides), phase by phase: the device waits, every mount, the lookup of
+the real init, the switch and the exec, each with why and with the
+fallbacks asked for, then the end state the real init will see.
 Devices given as UUID=/LABEL= are resolved at boot; `-t auto` marks a
 filesystem type probed from the superblock. Nothing on this host is touched.
 ";

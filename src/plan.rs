@@ -222,6 +222,40 @@ pub enum Fallback {
 /// (init/main.c), tried in this order by phase `validate`.
 pub const INIT_CANDIDATES: [&str; 4] = ["/sbin/init", "/etc/init", "/bin/init", "/bin/sh"];
 
+/// [`INIT_CANDIDATES`] as one text, `, `-separated (the error line when
+/// none runs), made from the list at compile time.
+pub const INIT_CANDIDATES_TEXT: &[u8] = &joined();
+
+const fn joined() -> [u8; joined_len()] {
+    let mut out = [0u8; joined_len()];
+    let (mut i, mut n) = (0, 0);
+    while i < INIT_CANDIDATES.len() {
+        let c = INIT_CANDIDATES[i].as_bytes();
+        if i > 0 {
+            out[n] = b',';
+            out[n + 1] = b' ';
+            n += 2;
+        }
+        let mut j = 0;
+        while j < c.len() {
+            out[n] = c[j];
+            n += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+const fn joined_len() -> usize {
+    let (mut i, mut n) = (0, 0);
+    while i < INIT_CANDIDATES.len() {
+        n += INIT_CANDIDATES[i].len() + if i > 0 { 2 } else { 0 };
+        i += 1;
+    }
+    n
+}
+
 /// Where pivot_root puts the old root, inside the new one.
 pub const PUT_OLD: &str = "oldroot";
 
@@ -246,8 +280,9 @@ pub struct Step<'a> {
     pub op: Op<'a>,
     /// What the boot does when the step fails in a known way.
     pub otherwise: Fallback,
-    /// One line: why this step exists (printed by `overinit plan`).
-    pub why: &'static str,
+    /// One line: why this step exists (printed by `overinit plan`; nothing
+    /// without the feature `explain`, see [`why!`]).
+    pub why: Why,
 }
 
 impl Step<'_> {
@@ -353,9 +388,17 @@ macro_rules! why {
     };
 }
 #[cfg(feature = "explain")]
-type Why = &'static str;
+pub type Why = &'static str;
 #[cfg(not(feature = "explain"))]
-type Why = ();
+pub type Why = ();
+
+/// A why as a step holds it.
+#[cfg(feature = "explain")]
+fn why_of(why: &'static str) -> Why {
+    why
+}
+#[cfg(not(feature = "explain"))]
+fn why_of(_: &'static str) -> Why {}
 
 /// A table's why as text ("" without the feature `explain`).
 #[cfg(feature = "explain")]
@@ -385,9 +428,7 @@ fn data_of(parts: &[&[u8]], what: &'static str) -> Result<Vec<u8, DATA_MAX>, Pla
 impl<'a> Builder<'a> {
     #[inline(never)]
     fn push(&mut self, phase: Phase, target: &'static str, op: Op<'a>, why: &'static str) -> Result<(), PlanError> {
-        // See [`why!`]: dropped without the feature `explain`.
-        let why = if cfg!(feature = "explain") { why } else { "" };
-        let step = Step { phase, target, op, otherwise: Fallback::Stop, why };
+        let step = Step { phase, target, op, otherwise: Fallback::Stop, why: why_of(why) };
         self.steps.push(step).map_err(|_| PlanError::TooManySteps)
     }
 
@@ -420,6 +461,7 @@ impl<'a> Builder<'a> {
     }
 
     /// Steps that do not depend on the command line, from a table.
+    #[inline(never)]
     fn fixed(&mut self, table: &[Fixed]) -> Result<(), PlanError> {
         for &(phase, target, op, why) in table {
             let why = why_text(why);
@@ -1041,6 +1083,7 @@ mod tests {
         );
         assert!(plain.iter().all(|s| s.2 == Fallback::Stop));
         assert!(plain.contains(&(Phase::Validate, Op::FindInit { given: None }, Fallback::Stop)));
+        assert_eq!(INIT_CANDIDATES_TEXT, b"/sbin/init, /etc/init, /bin/init, /bin/sh");
         assert_eq!(plain.last().unwrap().1, Op::Exec);
         // rootwait: no limit; init= is what validate looks for.
         let given = ops(b"root=/dev/vda rootwait init=/bin/x");

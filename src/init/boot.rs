@@ -271,7 +271,7 @@ impl<'a> Boot<'a> {
         match self.steps(Phase::Overlay) {
             Err(f)
                 if f.errno == Some(Errno::NODEV)
-                    && self.plan.steps.get(self.resume).map(|s| s.otherwise) == Some(Fallback::NoOverlay) =>
+                    && matches!(self.plan.steps.get(self.resume), Some(s) if s.otherwise == Fallback::NoOverlay) =>
             {
                 log::warn()
                     .s("overlay: the kernel has no overlayfs (ENODEV): booting the root read-only without an overlay (overinit.overlay=try)")

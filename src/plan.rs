@@ -181,8 +181,14 @@ pub enum Op<'a> {
     /// `/data/state/` is attached to a loop device, a device spec waited
     /// for; either is mounted read-only, its filesystem type probed.
     Layer { spec: &'a [u8] },
-    // The steps below are run by the boot itself (src/init/boot.rs), with
-    // what they carry here; [`execute`] skips them.
+    /// A step the boot runs itself (src/init/boot.rs), with what it
+    /// carries; [`execute`] skips it.
+    Run(Run<'a>),
+}
+
+/// The steps of the phases that are not mounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Run<'a> {
     /// Phase `modules`: `finit_module` of every module the image lists
     /// ([`crate::layout::MODULE_LIST`]), in its order, with `MOD.param=`.
     LoadModules,
@@ -297,9 +303,7 @@ impl Step<'_> {
             Op::Persist { .. } => "persist",
             Op::Layer { .. } => "mount layer",
             // Run by the boot, whose error lines name their own actions.
-            Op::LoadModules | Op::Wait { .. } | Op::SetRo { .. } | Op::FindInit { .. } | Op::SwitchRoot | Op::Exec => {
-                "run"
-            }
+            Op::Run(_) => "run",
         }
     }
 
@@ -307,7 +311,7 @@ impl Step<'_> {
     /// path, else the target.
     pub fn object(&self) -> &[u8] {
         match &self.op {
-            Op::Persist { path } | Op::Layer { spec: path } | Op::Wait { spec: path, .. } => path,
+            Op::Persist { path } | Op::Layer { spec: path } | Op::Run(Run::Wait { spec: path, .. }) => path,
             _ => self.target.as_bytes(),
         }
     }
@@ -472,9 +476,9 @@ impl<'a> Builder<'a> {
                 }
                 F::LoadModules | F::SwitchRoot | F::Exec => {
                     let op = match op {
-                        F::LoadModules => Op::LoadModules,
-                        F::SwitchRoot => Op::SwitchRoot,
-                        _ => Op::Exec,
+                        F::LoadModules => Op::Run(Run::LoadModules),
+                        F::SwitchRoot => Op::Run(Run::SwitchRoot),
+                        _ => Op::Run(Run::Exec),
                     };
                     self.push(phase, target, op, why)?;
                     continue;
@@ -503,7 +507,7 @@ type Fixed = (Phase, &'static str, F, Why);
 #[derive(Clone, Copy)]
 enum F {
     Mkdir(u16),
-    /// [`Op::LoadModules`], [`Op::SwitchRoot`], [`Op::Exec`].
+    /// [`Run::LoadModules`], [`Run::SwitchRoot`], [`Run::Exec`].
     LoadModules,
     SwitchRoot,
     Exec,
@@ -648,7 +652,7 @@ impl<'a> Builder<'a> {
     /// Phase 5 — the root and state devices must appear (one deadline).
     fn devices(&mut self, c: &Cmdline<'a>, root: &'a [u8], state: StateSource<'a>) -> Result<(), PlanError> {
         let timeout_s = if c.rootwait { None } else { Some(c.rootdelay.or(c.timeout).unwrap_or(DEFAULT_TIMEOUT_S)) };
-        let wait = |source, spec| Op::Wait { source, spec, timeout_s };
+        let wait = |source, spec| Op::Run(Run::Wait { source, spec, timeout_s });
         self.push(Phase::Devices, "", wait(Source::Root, root), "the root device (rootwait: forever)")?;
         if let StateSource::Device(spec) = state {
             self.push(Phase::Devices, "", wait(Source::State, spec), "the state device must appear too")?;
@@ -708,7 +712,12 @@ impl<'a> Builder<'a> {
             let Some(o) = &state.opts else {
                 return Err(PlanError::Layers("images under /data/state/ need a state device (overinit.state=)"));
             };
-            self.push(Layers, STATE, Op::SetRo { ro: true }, "the state's block device, read-only for everyone")?;
+            self.push(
+                Layers,
+                STATE,
+                Op::Run(Run::SetRo { ro: true }),
+                "the state's block device, read-only for everyone",
+            )?;
             self.mount(
                 Layers,
                 Source::State,
@@ -767,7 +776,7 @@ impl<'a> Builder<'a> {
     /// root, with every mount above made.
     fn validate(&mut self, c: &Cmdline<'a>) -> Result<(), PlanError> {
         let why = "what execve will run, as it will resolve after the switch (docs/design.md §2)";
-        self.push(Phase::Validate, NEWROOT, Op::FindInit { given: c.init }, why)
+        self.push(Phase::Validate, NEWROOT, Op::Run(Run::FindInit { given: c.init }), why)
     }
 
     /// Phase `state` — THE POINT OF NO RETURN (docs/design.md §2). The
@@ -782,7 +791,7 @@ impl<'a> Builder<'a> {
             return self.fixed(&STATE_TMPFS);
         };
         if state.early {
-            self.push(State, STATE, Op::SetRo { ro: false }, "the point of no return: writable again")?;
+            self.push(State, STATE, Op::Run(Run::SetRo { ro: false }), "the point of no return: writable again")?;
         }
         self.mount(
             State,
@@ -935,9 +944,7 @@ pub fn execute<K: Kernel>(
             }
             Op::Layer { spec, .. } => k.layer(spec, step.target),
             // Run by the boot itself, with what the step carries.
-            Op::LoadModules | Op::Wait { .. } | Op::SetRo { .. } | Op::FindInit { .. } | Op::SwitchRoot | Op::Exec => {
-                Ok(())
-            }
+            Op::Run(_) => Ok(()),
         };
         r.map_err(|errno| StepFailure { index, errno })?;
     }
@@ -1077,22 +1084,27 @@ mod tests {
         assert_eq!(
             waits,
             [
-                &Op::Wait { source: Source::Root, spec: b"/dev/vda", timeout_s: Some(3) },
-                &Op::Wait { source: Source::State, spec: b"LABEL=s", timeout_s: Some(3) }
+                &Op::Run(Run::Wait { source: Source::Root, spec: b"/dev/vda", timeout_s: Some(3) }),
+                &Op::Run(Run::Wait { source: Source::State, spec: b"LABEL=s", timeout_s: Some(3) })
             ]
         );
         assert!(plain.iter().all(|s| s.2 == Fallback::Stop));
-        assert!(plain.contains(&(Phase::Validate, Op::FindInit { given: None }, Fallback::Stop)));
+        assert!(plain.contains(&(Phase::Validate, Op::Run(Run::FindInit { given: None }), Fallback::Stop)));
         assert_eq!(INIT_CANDIDATES_TEXT, b"/sbin/init, /etc/init, /bin/init, /bin/sh");
-        assert_eq!(plain.last().unwrap().1, Op::Exec);
+        assert_eq!(plain.last().unwrap().1, Op::Run(Run::Exec));
         // rootwait: no limit; init= is what validate looks for.
         let given = ops(b"root=/dev/vda rootwait init=/bin/x");
-        assert!(given.iter().any(|s| s.1 == Op::Wait { source: Source::Root, spec: b"/dev/vda", timeout_s: None }));
-        assert!(given.iter().any(|s| s.1 == Op::FindInit { given: Some(b"/bin/x") }));
+        assert!(given
+            .iter()
+            .any(|s| s.1 == Op::Run(Run::Wait { source: Source::Root, spec: b"/dev/vda", timeout_s: None })));
+        assert!(given.iter().any(|s| s.1 == Op::Run(Run::FindInit { given: Some(b"/bin/x") })));
         // The fallbacks sit on the step they replace.
         let fallbacks = ops(b"root=/dev/vda overinit.state=/dev/vdb overinit.state.nofail overinit.overlay=try");
         let on = |f| fallbacks.iter().filter(|s| s.2 == f).map(|s| (s.0, s.1.clone())).collect::<StdVec<_>>();
-        assert!(matches!(&on(Fallback::TmpfsState)[..], [(Phase::Devices, Op::Wait { source: Source::State, .. })]));
+        assert!(matches!(
+            &on(Fallback::TmpfsState)[..],
+            [(Phase::Devices, Op::Run(Run::Wait { source: Source::State, .. }))]
+        ));
         assert!(matches!(&on(Fallback::NoOverlay)[..], [(Phase::Overlay, Op::Mount { .. })]));
         assert!(ops(b"root=/dev/vda overinit.overlay=off").iter().all(|s| s.0 != Phase::Overlay));
     }
@@ -1206,7 +1218,7 @@ mod tests {
             // (switch and exec follow the state phase: past the point of no return too.)
             for step in plan.steps.iter().filter(|s| s.phase <= Phase::State) {
                 let stateful = match &step.op {
-                    Op::SetRo { ro } => !ro,
+                    Op::Run(Run::SetRo { ro }) => !ro,
                     Op::Persist { .. } => true,
                     Op::Mount { source: Source::State, flags, .. } => flags & ms::RDONLY == 0,
                     Op::Mount { source: Source::Fixed(src), .. } => src.starts_with("/data") || step.target == STATE,
@@ -1250,9 +1262,11 @@ mod tests {
         );
         assert!(hint(step, 2).unwrap().contains("loop"));
         let state: StdVec<&Op> = plan.steps.iter().filter(|s| s.phase == Phase::State).map(|s| &s.op).take(2).collect();
-        assert!(matches!(state[..], [Op::SetRo { ro: false }, Op::Mount { flags, .. }] if flags & ms::REMOUNT != 0));
+        assert!(
+            matches!(state[..], [Op::Run(Run::SetRo { ro: false }), Op::Mount { flags, .. }] if flags & ms::REMOUNT != 0)
+        );
         let layers = plan.steps.iter().find(|s| s.phase == Phase::Layers).unwrap();
-        assert_eq!(layers.op, Op::SetRo { ro: true }, "read-only for everyone before the read-only mount");
+        assert_eq!(layers.op, Op::Run(Run::SetRo { ro: true }), "read-only for everyone before the read-only mount");
         // Layers on devices only: the state is mounted once, in phase state.
         let plan = build(&Cmdline::parse(b"root=/dev/vda overinit.state=/dev/vdb overinit.layers=/dev/vdc")).unwrap();
         assert!(plan.steps.iter().all(|s| s.phase != Phase::Layers || s.target != STATE));

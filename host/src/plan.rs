@@ -8,7 +8,7 @@
 use crate::cli::Request;
 use overinit::cmdline::Cmdline;
 use overinit::mountopt::{self, ms};
-use overinit::plan::{self, Fallback, FsType, Op, Phase, Plan, Source, StateSource, NEWROOT, STATE};
+use overinit::plan::{self, Fallback, FsType, Op, Phase, Plan, Run, Source, StateSource, NEWROOT, STATE};
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -156,12 +156,12 @@ fn commands(plan: &Plan<'_>, step: &plan::Step<'_>) -> Vec<(String, String)> {
     let why = step.why.to_string();
     let one = |cmd: String| vec![(cmd, why.clone())];
     match &step.op {
-        Op::LoadModules => one(format!("# finit_module each of {}, in order", overinit::layout::MODULE_LIST)),
-        Op::Wait { spec, timeout_s, .. } => {
+        Op::Run(Run::LoadModules) => one(format!("# finit_module each of {}, in order", overinit::layout::MODULE_LIST)),
+        Op::Run(Run::Wait { spec, timeout_s, .. }) => {
             let limit = timeout_s.map_or("rootwait: no limit".to_string(), |s| format!("at most {s} s"));
             one(format!("# wait for {} ({limit})", sh(spec)))
         }
-        Op::SetRo { ro } => {
+        Op::Run(Run::SetRo { ro }) => {
             let dev = match plan.state {
                 StateSource::Device(s) => sh(s),
                 StateSource::Tmpfs => String::new(),
@@ -170,17 +170,17 @@ fn commands(plan: &Plan<'_>, step: &plan::Step<'_>) -> Vec<(String, String)> {
                 if *ro { ("--setro", "; refused first if its journal needs recovery") } else { ("--setrw", "") };
             vec![(format!("blockdev {flag} {dev}"), format!("{why}{more}"))]
         }
-        Op::FindInit { given: Some(init) } => {
+        Op::Run(Run::FindInit { given: Some(init) }) => {
             vec![(format!("i={}; test -x /mnt/newroot$i", sh(init)), format!("{why} (init=)")), exe_rule()]
         }
-        Op::FindInit { given: None } => vec![
+        Op::Run(Run::FindInit { given: None }) => vec![
             (
                 format!("for i in {}; do test -x /mnt/newroot$i && break; done", plan::INIT_CANDIDATES.join(" ")),
                 format!("{why}: the first that runs (the kernel's list)"),
             ),
             exe_rule(),
         ],
-        Op::SwitchRoot => {
+        Op::Run(Run::SwitchRoot) => {
             let old = plan::PUT_OLD;
             vec![
                 (format!("cd {NEWROOT} && mkdir {old}"), why),
@@ -192,7 +192,7 @@ fn commands(plan: &Plan<'_>, step: &plan::Step<'_>) -> Vec<(String, String)> {
                 (format!("umount -l /{old} && rmdir /{old}"), "no trace of the initramfs remains".into()),
             ]
         }
-        Op::Exec => one("exec \"$i\"".to_string()),
+        Op::Run(Run::Exec) => one("exec \"$i\"".to_string()),
         _ => one(command(plan, step)),
     }
 }
@@ -259,9 +259,7 @@ fn command(plan: &Plan<'_>, step: &plan::Step<'_>) -> String {
             format!("mount -t auto -o ro{lo} {} {}", sh(spec), step.target)
         }
         // Rendered by `commands`.
-        Op::LoadModules | Op::Wait { .. } | Op::SetRo { .. } | Op::FindInit { .. } | Op::SwitchRoot | Op::Exec => {
-            String::new()
-        }
+        Op::Run(_) => String::new(),
     }
 }
 

@@ -470,12 +470,16 @@ impl<'a> Builder<'a> {
         for &(phase, target, op, why) in table {
             let why = why_text(why);
             let (source, fstype, flags, data): (_, _, _, &[u8]) = match op {
-                F::Mkdir(mode) => {
-                    self.mkdir(phase, target, u32::from(mode), why)?;
-                    continue;
-                }
-                F::LoadModules | F::SwitchRoot | F::Exec => {
-                    let op = match op {
+                F::Tmpfs => ("tmpfs", FsType::Fixed("tmpfs"), ms::NOSUID | ms::NODEV, b"mode=0755"),
+                F::TmpfsSticky => ("tmpfs", FsType::Fixed("tmpfs"), ms::NOSUID | ms::NODEV, b"mode=1777"),
+                // The same path outside the new root.
+                F::Rbind => (target.strip_prefix(NEWROOT).unwrap_or(target), FsType::None, ms::BIND | ms::REC, b""),
+                F::RbindHome => (HOME, FsType::None, ms::BIND | ms::REC, b""),
+                F::Cgroup2 => ("cgroup2", FsType::Fixed("cgroup2"), ms::NOSUID | ms::NODEV | ms::NOEXEC, b""),
+                other => {
+                    let op = match other {
+                        F::Mkdir(mode) => Op::Mkdir { mode: u32::from(mode) },
+                        F::Rslave => Op::Propagate { flags: ms::SLAVE | ms::REC },
                         F::LoadModules => Op::Run(Run::LoadModules),
                         F::SwitchRoot => Op::Run(Run::SwitchRoot),
                         _ => Op::Run(Run::Exec),
@@ -483,16 +487,6 @@ impl<'a> Builder<'a> {
                     self.push(phase, target, op, why)?;
                     continue;
                 }
-                F::Rslave => {
-                    self.push(phase, target, Op::Propagate { flags: ms::SLAVE | ms::REC }, why)?;
-                    continue;
-                }
-                F::Tmpfs => ("tmpfs", FsType::Fixed("tmpfs"), ms::NOSUID | ms::NODEV, b"mode=0755"),
-                F::TmpfsSticky => ("tmpfs", FsType::Fixed("tmpfs"), ms::NOSUID | ms::NODEV, b"mode=1777"),
-                // The same path outside the new root.
-                F::Rbind => (target.strip_prefix(NEWROOT).unwrap_or(target), FsType::None, ms::BIND | ms::REC, b""),
-                F::RbindHome => (HOME, FsType::None, ms::BIND | ms::REC, b""),
-                F::Cgroup2 => ("cgroup2", FsType::Fixed("cgroup2"), ms::NOSUID | ms::NODEV | ms::NOEXEC, b""),
             };
             self.mount(phase, Source::Fixed(source), target, fstype, flags, &[data], why)?;
         }

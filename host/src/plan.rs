@@ -413,6 +413,53 @@ mod tests {
         assert!(!dev.contains("remount") && dev.contains("mount -t auto /dev/vdb /data/state"), "{dev}");
     }
 
+    /// The phases init runs besides the mounts, from the plan's data: the
+    /// device waits, the candidates validate tries (the one list init
+    /// uses), the switch and the exec, and the fallbacks asked for.
+    #[test]
+    fn every_phase_and_fallback_is_printed() {
+        let text = render(&Cmdline::parse(
+            b"root=/dev/vda overinit.state=/dev/vdb overinit.state.nofail overinit.overlay=try rootdelay=4",
+        ))
+        .unwrap();
+        let phases: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("# phase: ")).collect();
+        assert_eq!(
+            phases,
+            [
+                "early (before the command line is read)",
+                "modules",
+                "devices",
+                "base",
+                "data",
+                "overlay",
+                "system",
+                "validate",
+                "state",
+                "switch",
+                "exec"
+            ]
+        );
+        for want in [
+            "# wait for /dev/vda (at most 4 s)",
+            "# wait for /dev/vdb (at most 4 s)",
+            "#   if it does not appear: a warning, and an EMPTY tmpfs state (overinit.state.nofail)",
+            "#     mount -t tmpfs -o nosuid,nodev,mode=0755 tmpfs /data/state",
+            "#   on ENODEV (no overlayfs): no overlay, the base read-only is the root",
+            &format!("for i in {}; do test -x /mnt/newroot$i && break; done", plan::INIT_CANDIDATES.join(" ")),
+            "pivot_root . oldroot && cd /",
+            "exec \"$i\"",
+        ] {
+            assert!(text.contains(want), "{want}\n{text}");
+        }
+        // The point of no return comes right before the state phase.
+        assert!(text.contains("point of no return: the state device is written from here on ----\n\n# phase: state"));
+        let given = render(&Cmdline::parse(b"root=/dev/vda init=/bin/x rootwait")).unwrap();
+        assert!(
+            given.contains("i=/bin/x; test -x /mnt/newroot$i") && given.contains("(rootwait: no limit)"),
+            "{given}"
+        );
+    }
+
     #[test]
     fn quoting() {
         assert_eq!(sh(b"/dev/vda"), "/dev/vda");

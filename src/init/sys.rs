@@ -11,6 +11,11 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::mount::{MountFlags, MountPropagationFlags};
 
+// Device-mapper (dm-verity now, dm-crypt next): its own file, one per
+// kernel interface. Not every call is used by every feature.
+#[allow(dead_code)]
+pub mod dm;
+
 /// The kernel gives init at most 32 arguments and 32 environment strings
 /// (init/main.c: MAX_INIT_ARGS, MAX_INIT_ENVS); room for both plus NULLs.
 pub const MAX_VEC: usize = 40;

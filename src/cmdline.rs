@@ -512,7 +512,7 @@ impl<'a> Cmdline<'a> {
 
     fn set(&mut self, key: &'a [u8], value: Option<&'a [u8]>) {
         // One table lookup, then one small arm per key: this parser is linked
-        // into a 64 KiB init, and a `match` on byte strings compiles to a
+        // into an init with a 96 KiB budget, and a `match` on byte strings compiles to a
         // chain of compares per arm.
         let Some(&(_, k)) = KEYS.iter().find(|(name, _)| name.as_bytes() == key) else {
             if key.starts_with(b"overinit.") {

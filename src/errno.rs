@@ -10,6 +10,7 @@
 /// The numbers the pure core matches on (asm-generic, as the table below).
 pub mod num {
     pub const ENOENT: i32 = 2;
+    pub const EIO: i32 = 5;
     pub const ENXIO: i32 = 6;
     pub const EACCES: i32 = 13;
     pub const EEXIST: i32 = 17;
@@ -27,7 +28,7 @@ pub fn name(errno: i32) -> Option<&'static str> {
 /// A short lowercase description like strerror's, e.g. `text(2) ==
 /// Some("no such file or directory")`. Only the errnos a boot can meet
 /// (file, mount, exec, module and device errors) carry a text: the table
-/// is linked into a 64 KiB init. The others have their name only.
+/// is linked into an init with a 96 KiB budget. The others have their name only.
 pub fn text(errno: i32) -> Option<&'static str> {
     find(errno).map(|(_, text)| text).filter(|t| !t.is_empty())
 }

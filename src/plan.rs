@@ -189,8 +189,14 @@ pub enum Op<'a> {
     /// The reset's last step, after the persisted paths are seeded: the
     /// flag is cleared, then the old state removed.
     ResetDone,
-    // The steps below are run by the boot itself (src/init/boot.rs), with
-    // what they carry here; [`execute`] skips them.
+    /// A step the boot runs itself (src/init/boot.rs), with what it
+    /// carries; [`execute`] skips it.
+    Run(Run<'a>),
+}
+
+/// The steps of the phases that are not mounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Run<'a> {
     /// Phase `modules`: `finit_module` of every module the image lists
     /// ([`crate::layout::MODULE_LIST`]), in its order, with `MOD.param=`.
     LoadModules,
@@ -230,6 +236,40 @@ pub enum Fallback {
 /// (init/main.c), tried in this order by phase `validate`.
 pub const INIT_CANDIDATES: [&str; 4] = ["/sbin/init", "/etc/init", "/bin/init", "/bin/sh"];
 
+/// [`INIT_CANDIDATES`] as one text, `, `-separated (the error line when
+/// none runs), made from the list at compile time.
+pub const INIT_CANDIDATES_TEXT: &[u8] = &joined();
+
+const fn joined() -> [u8; joined_len()] {
+    let mut out = [0u8; joined_len()];
+    let (mut i, mut n) = (0, 0);
+    while i < INIT_CANDIDATES.len() {
+        let c = INIT_CANDIDATES[i].as_bytes();
+        if i > 0 {
+            out[n] = b',';
+            out[n + 1] = b' ';
+            n += 2;
+        }
+        let mut j = 0;
+        while j < c.len() {
+            out[n] = c[j];
+            n += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+const fn joined_len() -> usize {
+    let (mut i, mut n) = (0, 0);
+    while i < INIT_CANDIDATES.len() {
+        n += INIT_CANDIDATES[i].len() + if i > 0 { 2 } else { 0 };
+        i += 1;
+    }
+    n
+}
+
 /// Where pivot_root puts the old root, inside the new one.
 pub const PUT_OLD: &str = "oldroot";
 
@@ -254,8 +294,9 @@ pub struct Step<'a> {
     pub op: Op<'a>,
     /// What the boot does when the step fails in a known way.
     pub otherwise: Fallback,
-    /// One line: why this step exists (printed by `overinit plan`).
-    pub why: &'static str,
+    /// One line: why this step exists (printed by `overinit plan`; nothing
+    /// without the feature `explain`, see [`why!`]).
+    pub why: Why,
 }
 
 impl Step<'_> {
@@ -272,9 +313,7 @@ impl Step<'_> {
             Op::Reset { .. } => "reset",
             Op::ResetDone => "finish reset of",
             // Run by the boot, whose error lines name their own actions.
-            Op::LoadModules | Op::Wait { .. } | Op::SetRo { .. } | Op::FindInit { .. } | Op::SwitchRoot | Op::Exec => {
-                "run"
-            }
+            Op::Run(_) => "run",
         }
     }
 
@@ -282,7 +321,7 @@ impl Step<'_> {
     /// path, else the target.
     pub fn object(&self) -> &[u8] {
         match &self.op {
-            Op::Persist { path } | Op::Layer { spec: path } | Op::Wait { spec: path, .. } => path,
+            Op::Persist { path } | Op::Layer { spec: path } | Op::Run(Run::Wait { spec: path, .. }) => path,
             _ => self.target.as_bytes(),
         }
     }
@@ -370,9 +409,17 @@ macro_rules! why {
     };
 }
 #[cfg(feature = "explain")]
-type Why = &'static str;
+pub type Why = &'static str;
 #[cfg(not(feature = "explain"))]
-type Why = ();
+pub type Why = ();
+
+/// A why as a step holds it.
+#[cfg(feature = "explain")]
+fn why_of(why: &'static str) -> Why {
+    why
+}
+#[cfg(not(feature = "explain"))]
+fn why_of(_: &'static str) -> Why {}
 
 /// A table's why as text ("" without the feature `explain`).
 #[cfg(feature = "explain")]
@@ -402,9 +449,7 @@ fn data_of(parts: &[&[u8]], what: &'static str) -> Result<Vec<u8, DATA_MAX>, Pla
 impl<'a> Builder<'a> {
     #[inline(never)]
     fn push(&mut self, phase: Phase, target: &'static str, op: Op<'a>, why: &'static str) -> Result<(), PlanError> {
-        // See [`why!`]: dropped without the feature `explain`.
-        let why = if cfg!(feature = "explain") { why } else { "" };
-        let step = Step { phase, target, op, otherwise: Fallback::Stop, why };
+        let step = Step { phase, target, op, otherwise: Fallback::Stop, why: why_of(why) };
         self.steps.push(step).map_err(|_| PlanError::TooManySteps)
     }
 
@@ -436,52 +481,47 @@ impl<'a> Builder<'a> {
         self.push(phase, target, Op::Mount { source, fstype, flags, data }, why)
     }
 
-    /// A tmpfs, nosuid and nodev, with `data`.
-    #[inline(never)]
-    fn tmpfs(&mut self, phase: Phase, target: &'static str, data: &[u8], why: &'static str) -> Result<(), PlanError> {
-        self.mount(phase, Source::Fixed("tmpfs"), target, FsType::Fixed("tmpfs"), ms::NOSUID | ms::NODEV, &[data], why)
-    }
-
     /// Steps that do not depend on the command line, from a table.
-    fn fixed(&mut self, phase: Phase, table: &[Fixed]) -> Result<(), PlanError> {
-        for &(target, op, why) in table {
+    #[inline(never)]
+    fn fixed(&mut self, table: &[Fixed]) -> Result<(), PlanError> {
+        for &(phase, target, op, why) in table {
             let why = why_text(why);
-            match op {
-                F::Mkdir(mode) => self.mkdir(phase, target, mode, why)?,
-                F::Tmpfs => self.tmpfs(phase, target, b"mode=0755", why)?,
-                F::TmpfsSticky => self.tmpfs(phase, target, b"mode=1777", why)?,
-                F::Rbind => {
-                    // The same path outside the new root.
-                    let from = target.strip_prefix(NEWROOT).unwrap_or(target);
-                    self.mount(phase, Source::Fixed(from), target, FsType::None, ms::BIND | ms::REC, &[], why)?
+            let (source, fstype, flags, data): (_, _, _, &[u8]) = match op {
+                F::Tmpfs => ("tmpfs", FsType::Fixed("tmpfs"), ms::NOSUID | ms::NODEV, b"mode=0755"),
+                F::TmpfsSticky => ("tmpfs", FsType::Fixed("tmpfs"), ms::NOSUID | ms::NODEV, b"mode=1777"),
+                // The same path outside the new root.
+                F::Rbind => (target.strip_prefix(NEWROOT).unwrap_or(target), FsType::None, ms::BIND | ms::REC, b""),
+                F::RbindHome => (HOME, FsType::None, ms::BIND | ms::REC, b""),
+                F::Cgroup2 => ("cgroup2", FsType::Fixed("cgroup2"), ms::NOSUID | ms::NODEV | ms::NOEXEC, b""),
+                other => {
+                    let op = match other {
+                        F::Mkdir(mode) => Op::Mkdir { mode: u32::from(mode) },
+                        F::Rslave => Op::Propagate { flags: ms::SLAVE | ms::REC },
+                        F::LoadModules => Op::Run(Run::LoadModules),
+                        F::SwitchRoot => Op::Run(Run::SwitchRoot),
+                        _ => Op::Run(Run::Exec),
+                    };
+                    self.push(phase, target, op, why)?;
+                    continue;
                 }
-                F::RbindHome => {
-                    let from = Source::Fixed(HOME);
-                    self.mount(phase, from, target, FsType::None, ms::BIND | ms::REC, &[], why)?
-                }
-                F::Rslave => self.push(phase, target, Op::Propagate { flags: ms::SLAVE | ms::REC }, why)?,
-                F::Cgroup2 => self.mount(
-                    phase,
-                    Source::Fixed("cgroup2"),
-                    target,
-                    FsType::Fixed("cgroup2"),
-                    ms::NOSUID | ms::NODEV | ms::NOEXEC,
-                    &[],
-                    why,
-                )?,
-            }
+            };
+            self.mount(phase, Source::Fixed(source), target, fstype, flags, &[data], why)?;
         }
         Ok(())
     }
 }
 
-/// A step that does not depend on the command line: (target, what, why).
-type Fixed = (&'static str, F, Why);
+/// A step that does not depend on the command line: (phase, target, what, why).
+type Fixed = (Phase, &'static str, F, Why);
 
 /// What a [`Fixed`] step does.
 #[derive(Clone, Copy)]
 enum F {
-    Mkdir(u32),
+    Mkdir(u16),
+    /// [`Run::LoadModules`], [`Run::SwitchRoot`], [`Run::Exec`].
+    LoadModules,
+    SwitchRoot,
+    Exec,
     /// A tmpfs, nosuid and nodev, mode 0755.
     Tmpfs,
     /// A tmpfs, nosuid and nodev, mode 1777.
@@ -498,48 +538,67 @@ enum F {
 /// The homes on the state.
 const HOME: &str = "/data/state/home";
 
+/// Phase 4.
+const MODULES: [Fixed; 1] =
+    [(Phase::Modules, "", F::LoadModules, why!("the image's modules, in pack's order, with MOD.param="))];
+
+/// Phases 12 and 13.
+const SWITCH_EXEC: [Fixed; 2] = [
+    (Phase::Switch, NEWROOT, F::SwitchRoot, why!("into the new root; the initramfs emptied and detached")),
+    (Phase::Exec, "/", F::Exec, why!("the real init, with the kernel's argv and environment")),
+];
+
 /// Phase 7, before the sized tmpfs of `/data/system`.
 const DATA: [Fixed; 3] = [
-    ("/data", F::Tmpfs, why!("its own tmpfs so the new root never references the initramfs")),
-    ("/data/system", F::Mkdir(0o755), why!("mount point of the overlay's tmpfs")),
-    (STATE, F::Mkdir(0o755), why!("mount point of the persistent state")),
+    (Phase::Data, "/data", F::Tmpfs, why!("its own tmpfs so the new root never references the initramfs")),
+    (Phase::Data, "/data/system", F::Mkdir(0o755), why!("mount point of the overlay's tmpfs")),
+    (Phase::Data, STATE, F::Mkdir(0o755), why!("mount point of the persistent state")),
 ];
 
 /// Phase 7, in the `/data/system` tmpfs.
 const DATA_DIRS: [Fixed; 5] = [
-    (UPPER, F::Mkdir(0o755), why!("overlay upper layer (its mode becomes the mode of /)")),
-    (WORK, F::Mkdir(0o755), why!("overlay work directory, same mount as upper")),
-    ("/data/system/layers", F::Mkdir(0o755), why!("seed layout: mount points for extra layers")),
-    ("/data/system/migrations", F::Mkdir(0o755), why!("seed layout: migration state")),
-    ("/data/system/lock", F::Mkdir(0o755), why!("seed layout: lock files")),
+    (Phase::Data, UPPER, F::Mkdir(0o755), why!("overlay upper layer (its mode becomes the mode of /)")),
+    (Phase::Data, WORK, F::Mkdir(0o755), why!("overlay work directory, same mount as upper")),
+    (Phase::Data, "/data/system/layers", F::Mkdir(0o755), why!("seed layout: mount points for extra layers")),
+    (Phase::Data, "/data/system/migrations", F::Mkdir(0o755), why!("seed layout: migration state")),
+    (Phase::Data, "/data/system/lock", F::Mkdir(0o755), why!("seed layout: lock files")),
 ];
 
 /// Phase 9 — the system mounts in the new root, in the seed's order.
 const SYSTEM: [Fixed; 17] = [
-    ("/mnt/newroot/run", F::Mkdir(0o755), why!("made in the upper layer if the base lacks it")),
-    ("/mnt/newroot/run", F::Tmpfs, why!("fresh runtime state, mode 0755")),
-    ("/mnt/newroot/dev", F::Mkdir(0o755), why!("mount point")),
-    ("/mnt/newroot/dev", F::Rbind, why!("the devtmpfs mounted in phase 1, with its submounts")),
-    ("/mnt/newroot/dev", F::Rslave, why!("seed: system mounts are rslave (systemd)")),
-    ("/mnt/newroot/proc", F::Mkdir(0o555), why!("mount point")),
-    ("/mnt/newroot/proc", F::Rbind, why!("procfs, with its submounts")),
-    ("/mnt/newroot/proc", F::Rslave, why!("seed: system mounts are rslave")),
-    ("/mnt/newroot/sys", F::Mkdir(0o555), why!("mount point")),
-    ("/mnt/newroot/sys", F::Rbind, why!("sysfs, with its submounts")),
-    ("/mnt/newroot/sys", F::Rslave, why!("seed: system mounts are rslave")),
-    ("/mnt/newroot/sys/fs/cgroup", F::Cgroup2, why!("fresh cgroup v2 hierarchy (sysfs provides the directory)")),
-    ("/mnt/newroot/sys/fs/cgroup", F::Rslave, why!("seed: system mounts are rslave (systemd)")),
-    ("/mnt/newroot/home", F::Mkdir(0o755), why!("mount point (for the state's homes)")),
-    ("/mnt/newroot/data", F::Mkdir(0o755), why!("mount point (for /data)")),
-    ("/mnt/newroot/tmp", F::Mkdir(0o1777), why!("mount point")),
-    ("/mnt/newroot/tmp", F::TmpfsSticky, why!("world-writable, sticky, gone at reboot")),
+    (Phase::System, "/mnt/newroot/run", F::Mkdir(0o755), why!("made in the upper layer if the base lacks it")),
+    (Phase::System, "/mnt/newroot/run", F::Tmpfs, why!("fresh runtime state, mode 0755")),
+    (Phase::System, "/mnt/newroot/dev", F::Mkdir(0o755), why!("mount point")),
+    (Phase::System, "/mnt/newroot/dev", F::Rbind, why!("the devtmpfs mounted in phase 1, with its submounts")),
+    (Phase::System, "/mnt/newroot/dev", F::Rslave, why!("seed: system mounts are rslave (systemd)")),
+    (Phase::System, "/mnt/newroot/proc", F::Mkdir(0o555), why!("mount point")),
+    (Phase::System, "/mnt/newroot/proc", F::Rbind, why!("procfs, with its submounts")),
+    (Phase::System, "/mnt/newroot/proc", F::Rslave, why!("seed: system mounts are rslave")),
+    (Phase::System, "/mnt/newroot/sys", F::Mkdir(0o555), why!("mount point")),
+    (Phase::System, "/mnt/newroot/sys", F::Rbind, why!("sysfs, with its submounts")),
+    (Phase::System, "/mnt/newroot/sys", F::Rslave, why!("seed: system mounts are rslave")),
+    (
+        Phase::System,
+        "/mnt/newroot/sys/fs/cgroup",
+        F::Cgroup2,
+        why!("fresh cgroup v2 hierarchy (sysfs provides the directory)"),
+    ),
+    (Phase::System, "/mnt/newroot/sys/fs/cgroup", F::Rslave, why!("seed: system mounts are rslave (systemd)")),
+    (Phase::System, "/mnt/newroot/home", F::Mkdir(0o755), why!("mount point (for the state's homes)")),
+    (Phase::System, "/mnt/newroot/data", F::Mkdir(0o755), why!("mount point (for /data)")),
+    (Phase::System, "/mnt/newroot/tmp", F::Mkdir(0o1777), why!("mount point")),
+    (Phase::System, "/mnt/newroot/tmp", F::TmpfsSticky, why!("world-writable, sticky, gone at reboot")),
 ];
+
+/// Phase `state` without a state device.
+const STATE_TMPFS: [Fixed; 1] =
+    [(Phase::State, STATE, F::Tmpfs, why!("no state device configured: state is volatile"))];
 
 /// Phase `state`, after the state mount: what shows it in the new root.
 const STATE_BINDS: [Fixed; 3] = [
-    (HOME, F::Mkdir(0o755), why!("persistent home directories (made once, on first boot)")),
-    ("/mnt/newroot/home", F::RbindHome, why!("persistent homes on top of the overlay")),
-    ("/mnt/newroot/data", F::Rbind, why!("system tmpfs and state, visible in the new root")),
+    (Phase::State, HOME, F::Mkdir(0o755), why!("persistent home directories (made once, on first boot)")),
+    (Phase::State, "/mnt/newroot/home", F::RbindHome, why!("persistent homes on top of the overlay")),
+    (Phase::State, "/mnt/newroot/data", F::Rbind, why!("system tmpfs and state, visible in the new root")),
 ];
 
 /// Build the plan for a command line. Pure: same input, same plan.
@@ -564,7 +623,7 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
     let rootopts = mountopt::split(c.rootflags.unwrap_or(b"")).map_err(PlanError::RootFlags)?;
     check_allowed(&rootopts, "rootflags=")?;
     let mut b = Builder { steps: Vec::new() };
-    b.push(Phase::Modules, "", Op::LoadModules, "the image's modules, in pack's order, with MOD.param=")?;
+    b.fixed(&MODULES)?;
     b.devices(c, root, state)?;
     b.base(c, &rootopts)?;
     b.data(c)?;
@@ -585,8 +644,7 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
         let why = "a reset ends once all is seeded: the flag cleared last, the old state freed";
         b.push(Phase::State, STATE, Op::ResetDone, why)?;
     }
-    b.push(Phase::Switch, NEWROOT, Op::SwitchRoot, "into the new root; the initramfs emptied and detached")?;
-    b.push(Phase::Exec, "/", Op::Exec, "the real init, with the kernel's argv and environment")?;
+    b.fixed(&SWITCH_EXEC)?;
     Ok(Plan { root, state: state.source, steps: b.steps })
 }
 
@@ -619,7 +677,7 @@ impl<'a> Builder<'a> {
     /// Phase 5 — the root and state devices must appear (one deadline).
     fn devices(&mut self, c: &Cmdline<'a>, root: &'a [u8], state: StateSource<'a>) -> Result<(), PlanError> {
         let timeout_s = if c.rootwait { None } else { Some(c.rootdelay.or(c.timeout).unwrap_or(DEFAULT_TIMEOUT_S)) };
-        let wait = |source, spec| Op::Wait { source, spec, timeout_s };
+        let wait = |source, spec| Op::Run(Run::Wait { source, spec, timeout_s });
         self.push(Phase::Devices, "", wait(Source::Root, root), "the root device (rootwait: forever)")?;
         if let StateSource::Device(spec) = state {
             self.push(Phase::Devices, "", wait(Source::State, spec), "the state device must appear too")?;
@@ -648,7 +706,7 @@ impl<'a> Builder<'a> {
 
     /// Phase 7 — data: `/data` and the RAM of the overlay.
     fn data(&mut self, c: &Cmdline<'a>) -> Result<(), PlanError> {
-        self.fixed(Phase::Data, &DATA)?;
+        self.fixed(&DATA)?;
         let mut sized = [0u8; 40];
         let size_opt = concat(&mut sized, b"size=", c.size.unwrap_or(DEFAULT_SIZE));
         let mut inodes = [0u8; 40];
@@ -662,7 +720,7 @@ impl<'a> Builder<'a> {
             &[size_opt, inodes_opt, b"mode=0755"],
             "RAM for the upper and work layers: writes vanish at reboot",
         )?;
-        self.fixed(Phase::Data, &DATA_DIRS)
+        self.fixed(&DATA_DIRS)
     }
 
     /// Phase `layers` — extra read-only lower layers, bottom first. Images
@@ -679,7 +737,12 @@ impl<'a> Builder<'a> {
             let Some(o) = &state.opts else {
                 return Err(PlanError::Layers("images under /data/state/ need a state device (overinit.state=)"));
             };
-            self.push(Layers, STATE, Op::SetRo { ro: true }, "the state's block device, read-only for everyone")?;
+            self.push(
+                Layers,
+                STATE,
+                Op::Run(Run::SetRo { ro: true }),
+                "the state's block device, read-only for everyone",
+            )?;
             self.mount(
                 Layers,
                 Source::State,
@@ -731,14 +794,14 @@ impl<'a> Builder<'a> {
 
     /// Phase 9 — system mounts in the new root.
     fn system_mounts(&mut self) -> Result<(), PlanError> {
-        self.fixed(Phase::System, &SYSTEM)
+        self.fixed(&SYSTEM)
     }
 
     /// Phase 10 — validate: the real init is proven runnable in the new
     /// root, with every mount above made.
     fn validate(&mut self, c: &Cmdline<'a>) -> Result<(), PlanError> {
         let why = "what execve will run, as it will resolve after the switch (docs/design.md §2)";
-        self.push(Phase::Validate, NEWROOT, Op::FindInit { given: c.init }, why)
+        self.push(Phase::Validate, NEWROOT, Op::Run(Run::FindInit { given: c.init }), why)
     }
 
     /// Phase `state` — THE POINT OF NO RETURN (docs/design.md §2). The
@@ -750,10 +813,10 @@ impl<'a> Builder<'a> {
     fn state(&mut self, state: &StateMount<'a>) -> Result<(), PlanError> {
         use Phase::State;
         let Some(o) = &state.opts else {
-            return self.tmpfs(State, STATE, b"mode=0755", "no state device configured: state is volatile");
+            return self.fixed(&STATE_TMPFS);
         };
         if state.early {
-            self.push(State, STATE, Op::SetRo { ro: false }, "the point of no return: writable again")?;
+            self.push(State, STATE, Op::Run(Run::SetRo { ro: false }), "the point of no return: writable again")?;
         }
         self.mount(
             State,
@@ -772,7 +835,7 @@ impl<'a> Builder<'a> {
 
     /// Phase `state`, what needs the state: /home and /data (which shows it).
     fn state_binds(&mut self) -> Result<(), PlanError> {
-        self.fixed(Phase::State, &STATE_BINDS)
+        self.fixed(&STATE_BINDS)
     }
 
     /// Phase `state`, last (nothing mounted above hides them): the persisted
@@ -911,9 +974,7 @@ pub fn execute<K: Kernel>(
             Op::Reset { asked } => k.reset(false, *asked),
             Op::ResetDone => k.reset(true, false),
             // Run by the boot itself, with what the step carries.
-            Op::LoadModules | Op::Wait { .. } | Op::SetRo { .. } | Op::FindInit { .. } | Op::SwitchRoot | Op::Exec => {
-                Ok(())
-            }
+            Op::Run(_) => Ok(()),
         };
         r.map_err(|errno| StepFailure { index, errno })?;
     }
@@ -1060,21 +1121,27 @@ mod tests {
         assert_eq!(
             waits,
             [
-                &Op::Wait { source: Source::Root, spec: b"/dev/vda", timeout_s: Some(3) },
-                &Op::Wait { source: Source::State, spec: b"LABEL=s", timeout_s: Some(3) }
+                &Op::Run(Run::Wait { source: Source::Root, spec: b"/dev/vda", timeout_s: Some(3) }),
+                &Op::Run(Run::Wait { source: Source::State, spec: b"LABEL=s", timeout_s: Some(3) })
             ]
         );
         assert!(plain.iter().all(|s| s.2 == Fallback::Stop));
-        assert!(plain.contains(&(Phase::Validate, Op::FindInit { given: None }, Fallback::Stop)));
-        assert_eq!(plain.last().unwrap().1, Op::Exec);
+        assert!(plain.contains(&(Phase::Validate, Op::Run(Run::FindInit { given: None }), Fallback::Stop)));
+        assert_eq!(INIT_CANDIDATES_TEXT, b"/sbin/init, /etc/init, /bin/init, /bin/sh");
+        assert_eq!(plain.last().unwrap().1, Op::Run(Run::Exec));
         // rootwait: no limit; init= is what validate looks for.
         let given = ops(b"root=/dev/vda rootwait init=/bin/x");
-        assert!(given.iter().any(|s| s.1 == Op::Wait { source: Source::Root, spec: b"/dev/vda", timeout_s: None }));
-        assert!(given.iter().any(|s| s.1 == Op::FindInit { given: Some(b"/bin/x") }));
+        assert!(given
+            .iter()
+            .any(|s| s.1 == Op::Run(Run::Wait { source: Source::Root, spec: b"/dev/vda", timeout_s: None })));
+        assert!(given.iter().any(|s| s.1 == Op::Run(Run::FindInit { given: Some(b"/bin/x") })));
         // The fallbacks sit on the step they replace.
         let fallbacks = ops(b"root=/dev/vda overinit.state=/dev/vdb overinit.state.nofail overinit.overlay=try");
         let on = |f| fallbacks.iter().filter(|s| s.2 == f).map(|s| (s.0, s.1.clone())).collect::<StdVec<_>>();
-        assert!(matches!(&on(Fallback::TmpfsState)[..], [(Phase::Devices, Op::Wait { source: Source::State, .. })]));
+        assert!(matches!(
+            &on(Fallback::TmpfsState)[..],
+            [(Phase::Devices, Op::Run(Run::Wait { source: Source::State, .. }))]
+        ));
         assert!(matches!(&on(Fallback::NoOverlay)[..], [(Phase::Overlay, Op::Mount { .. })]));
         assert!(ops(b"root=/dev/vda overinit.overlay=off").iter().all(|s| s.0 != Phase::Overlay));
     }
@@ -1188,7 +1255,7 @@ mod tests {
             // (switch and exec follow the state phase: past the point of no return too.)
             for step in plan.steps.iter().filter(|s| s.phase <= Phase::State) {
                 let stateful = match &step.op {
-                    Op::SetRo { ro } => !ro,
+                    Op::Run(Run::SetRo { ro }) => !ro,
                     Op::Persist { .. } => true,
                     Op::Mount { source: Source::State, flags, .. } => flags & ms::RDONLY == 0,
                     Op::Mount { source: Source::Fixed(src), .. } => src.starts_with("/data") || step.target == STATE,
@@ -1232,9 +1299,11 @@ mod tests {
         );
         assert!(hint(step, 2).unwrap().contains("loop"));
         let state: StdVec<&Op> = plan.steps.iter().filter(|s| s.phase == Phase::State).map(|s| &s.op).take(2).collect();
-        assert!(matches!(state[..], [Op::SetRo { ro: false }, Op::Mount { flags, .. }] if flags & ms::REMOUNT != 0));
+        assert!(
+            matches!(state[..], [Op::Run(Run::SetRo { ro: false }), Op::Mount { flags, .. }] if flags & ms::REMOUNT != 0)
+        );
         let layers = plan.steps.iter().find(|s| s.phase == Phase::Layers).unwrap();
-        assert_eq!(layers.op, Op::SetRo { ro: true }, "read-only for everyone before the read-only mount");
+        assert_eq!(layers.op, Op::Run(Run::SetRo { ro: true }), "read-only for everyone before the read-only mount");
         // Layers on devices only: the state is mounted once, in phase state.
         let plan = build(&Cmdline::parse(b"root=/dev/vda overinit.state=/dev/vdb overinit.layers=/dev/vdc")).unwrap();
         assert!(plan.steps.iter().all(|s| s.phase != Phase::Layers || s.target != STATE));

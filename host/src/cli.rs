@@ -285,13 +285,7 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
                 compress = Compression::from_name(&name)
                     .ok_or_else(|| usage(format!("--compress {name:?}: expected none, gzip, zstd or xz")))?;
             }
-            Long(other) => {
-                let hint = suggest::closest(other, PACK_OPTIONS.iter().copied());
-                let hint: Vec<String> = hint.iter().map(|o| format!("--{o}")).collect();
-                let hint: Vec<&str> = hint.iter().map(String::as_str).collect();
-                return Err(usage(format!("unknown option --{other}{}", suggest::did_you_mean(&hint))));
-            }
-            other => return Err(usage(other.unexpected().to_string())),
+            other => return Err(unexpected(other, PACK_OPTIONS)),
         }
     }
     let output = output.ok_or_else(|| usage("missing --output FILE (where to write the image)"))?;
@@ -330,6 +324,50 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
         root,
         state,
     }))
+}
+
+/// An argument no option of `options` takes: an unknown long option with
+/// "did you mean", or lexopt's own message.
+fn unexpected(arg: lexopt::Arg<'_>, options: &[&str]) -> Error {
+    match arg {
+        lexopt::Arg::Long(other) => {
+            let hint = suggest::closest(other, options.iter().copied());
+            let hint: Vec<String> = hint.iter().map(|o| format!("--{o}")).collect();
+            let hint: Vec<&str> = hint.iter().map(String::as_str).collect();
+            usage(format!("unknown option --{other}{}", suggest::did_you_mean(&hint)))
+        }
+        other => usage(other.unexpected().to_string()),
+    }
+}
+
+/// `overinit plan`'s options, for "did you mean" on a typo.
+pub const PLAN_OPTIONS: &[&str] = &["cmdline", "config", "help"];
+
+/// What `overinit plan` is asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanArgs {
+    /// `--cmdline`: the kernel command line, as bytes.
+    pub cmdline: Vec<u8>,
+    /// `--config FILE`: the image's command-line defaults.
+    pub config: Option<PathBuf>,
+}
+
+/// Parses the arguments after `plan`, with pack's conventions.
+pub fn parse_plan(args: impl IntoIterator<Item = OsString>) -> Result<Request<PlanArgs>, Error> {
+    use lexopt::prelude::*;
+    let mut parser = lexopt::Parser::from_args(args);
+    let (mut cmdline, mut config) = (None, None);
+    let lex = |e: lexopt::Error| usage(e.to_string());
+    while let Some(arg) = parser.next().map_err(lex)? {
+        match arg {
+            Short('h') | Long("help") => return Ok(Request::Help),
+            Long("cmdline") => cmdline = Some(parser.value().map_err(lex)?.into_encoded_bytes()),
+            Long("config") => config = Some(PathBuf::from(parser.value().map_err(lex)?)),
+            other => return Err(unexpected(other, PLAN_OPTIONS)),
+        }
+    }
+    let cmdline = cmdline.ok_or_else(|| usage("--cmdline is required"))?;
+    Ok(Request::Run(PlanArgs { cmdline, config }))
 }
 
 /// `SRC:DEST`, split at the last `:` (DEST is an image path we choose; SRC
@@ -469,6 +507,19 @@ mod tests {
              6.1.0-56-cloud-amd64 (for a directory use --modules-dir)"
         );
         assert_eq!(err(&["-o", "x", "--module="]), "--module needs a module name");
+    }
+
+    #[test]
+    fn plan_arguments() {
+        let plan = |args: &[&str]| parse_plan(args.iter().map(OsString::from));
+        let Request::Run(p) = plan(&["--cmdline", "root=/dev/vda quiet", "--config=c"]).unwrap() else { panic!() };
+        assert_eq!(p, PlanArgs { cmdline: b"root=/dev/vda quiet".to_vec(), config: Some("c".into()) });
+        assert_eq!(plan(&["-h"]).unwrap(), Request::Help);
+        let err = |args: &[&str]| plan(args).unwrap_err().to_string();
+        assert_eq!(err(&[]), "--cmdline is required");
+        assert_eq!(err(&["--cmdlin", "x"]), "unknown option --cmdlin; did you mean --cmdline?");
+        assert_eq!(err(&["--cmdline"]), "missing argument for option '--cmdline'");
+        assert_eq!(err(&["--cmdline", "x", "stray"]), "unexpected argument \"stray\"");
     }
 
     #[test]

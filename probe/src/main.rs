@@ -335,7 +335,22 @@ fn run_checks(r: &mut Report, args: &ProbeArgs, mounts: Option<&[mountinfo::Moun
             "endstate" => match mounts {
                 None => r.check("endstate", false, "no parsed mountinfo"),
                 Some(m) => {
-                    let results = endstate::check(m, &stat_path, args.size.as_deref());
+                    let mut results = endstate::check(m, &stat_path, args.size.as_deref());
+                    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+                    let rdev = |p: &str| {
+                        let m = std::fs::metadata(p).map_err(|e| e.to_string())?;
+                        Ok(mountinfo::dev_split(std::os::unix::fs::MetadataExt::rdev(&m)))
+                    };
+                    let is_block =
+                        |(a, b): (u32, u32)| std::path::Path::new(&format!("/sys/dev/block/{a}:{b}")).exists();
+                    let btrfs = || {
+                        let fs = std::fs::read_dir("/sys/fs/btrfs").into_iter().flatten().flatten();
+                        fs.flat_map(|f| std::fs::read_dir(f.path().join("devices")).into_iter().flatten().flatten())
+                            .map(|d| d.file_name().to_string_lossy().into_owned())
+                            .collect()
+                    };
+                    let devices = endstate::Devices { rdev: &rdev, is_block: &is_block, btrfs: &btrfs };
+                    results.push(endstate::lower(m, endstate::exe_device(&maps), args.root.as_deref(), &devices));
                     let failed: Vec<&str> = results.iter().filter(|c| !c.pass).map(|c| c.name).collect();
                     for c in &results {
                         r.check(&format!("endstate.{}", c.name), c.pass, &c.detail);

@@ -16,7 +16,7 @@ use crate::switch;
 use crate::sys::{self, CVec};
 use overinit::cmdline::{Cmdline, OnError, OverlayMode, ProblemKind, StateOnError};
 use overinit::layout;
-use overinit::plan::{self, Fallback, Found, Op, Phase, Plan, Source, StateSource};
+use overinit::plan::{self, Fallback, Found, Op, Phase, Plan, Run, Source, StateSource};
 use rustix::io::Errno;
 
 /// Longest command line we read (the kernel's COMMAND_LINE_SIZE is 2048 on
@@ -189,7 +189,7 @@ impl<'a> Boot<'a> {
             Phase::Overlay => self.overlay(),
             Phase::Validate => {
                 let given = self.plan.steps.iter().find_map(|s| match s.op {
-                    Op::FindInit { given } => Some(given),
+                    Op::Run(Run::FindInit { given }) => Some(given),
                     _ => None,
                 });
                 self.init = Some(switch::find_init(given.flatten())?);
@@ -271,7 +271,7 @@ impl<'a> Boot<'a> {
     /// of no return, so nothing — the kernel's filesystem code included —
     /// can write to it.
     fn protect_state_bdev(&mut self) -> Result<(), Fatal> {
-        let state_early = self.plan.steps.iter().any(|s| s.op == Op::SetRo { ro: true });
+        let state_early = self.plan.steps.iter().any(|s| matches!(s.op, Op::Run(Run::SetRo { ro: true })));
         let Some(d) = self.state.as_ref().filter(|_| state_early) else { return Ok(()) };
         let mut sb = [0u8; overinit::superblock::PROBE_BYTES];
         let n = read_head(&d.path, &mut sb);
@@ -401,7 +401,8 @@ impl<'a> Boot<'a> {
         }
         match self.steps(Phase::Overlay) {
             Err(f)
-                if self.plan.steps[self.resume].otherwise == Fallback::NoOverlay && f.errno == Some(Errno::NODEV) =>
+                if f.errno == Some(Errno::NODEV)
+                    && matches!(self.plan.steps.get(self.resume), Some(s) if s.otherwise == Fallback::NoOverlay) =>
             {
                 log::warn()
                     .s("overlay: the kernel has no overlayfs (ENODEV): booting the root read-only without an overlay (overinit.overlay=try)")
@@ -421,8 +422,8 @@ impl<'a> Boot<'a> {
         let mut state_wait = None;
         for step in self.plan.steps.iter().filter(|s| s.phase == Phase::Devices) {
             match step.op {
-                Op::Wait { source: Source::State, spec, .. } => state_wait = Some((spec, step.otherwise)),
-                Op::Wait { spec, timeout_s, .. } => root_wait = Some((spec, timeout_s)),
+                Op::Run(Run::Wait { source: Source::State, spec, .. }) => state_wait = Some((spec, step.otherwise)),
+                Op::Run(Run::Wait { spec, timeout_s, .. }) => root_wait = Some((spec, timeout_s)),
                 _ => {}
             }
         }

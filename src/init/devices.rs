@@ -308,9 +308,8 @@ fn partition_of(classdir: rustix::fd::BorrowedFd<'_>, name: &[u8], spec: &DevSpe
     }
     // MBR logical partitions (5, 6, …): blkid names them like primaries,
     // `<disk signature>-<number as %02x>`, and the kernel numbers them the
-    // same way (see Table::logical), having walked the EBR chain already —
-    // so the number comes from the spec and the node from the kernel.
-    // (Walking the chain again here would cost 1.5 KB of init.)
+    // same way, having walked the EBR chain already — so the number comes
+    // from the spec and the node from the kernel (scenario root_mbr).
     let (DevSpec::PartUuid(u), Scheme::Mbr) = (*spec, table.scheme()) else { return None };
     let (sig, nr) = (u.get(..9)?, u.get(9..).filter(|nr| nr.len() == 2)?);
     let n = nr.iter().try_fold(0, |n: u32, &c| Some(n * 16 + char::from(c).to_digit(16)?))?;

@@ -15,6 +15,9 @@ use rustix::mount::{MountFlags, MountPropagationFlags};
 // kernel interface. Not every call is used by every feature.
 #[allow(dead_code)]
 pub mod dm;
+// The kernel keyring (add_key, unlink): dm-crypt's logon volume key.
+#[allow(dead_code)]
+pub mod keyring;
 
 /// The kernel gives init at most 32 arguments and 32 environment strings
 /// (init/main.c: MAX_INIT_ARGS, MAX_INIT_ENVS); room for both plus NULLs.

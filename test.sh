@@ -8,7 +8,7 @@ need=()
 for pair in qemu-system-x86_64:qemu-system-x86 mkfs.ext4:e2fsprogs mkfs.xfs:xfsprogs mkfs.btrfs:btrfs-progs \
     mkfs.vfat:dosfstools mkfs.erofs:erofs-utils mksquashfs:squashfs-tools cpio:cpio sgdisk:gdisk \
     sfdisk:fdisk blkid:util-linux busybox:busybox-static mcopy:mtools python3:python3 \
-    qemu-system-aarch64:qemu-system-arm depmod:kmod debootstrap:debootstrap; do
+    qemu-system-aarch64:qemu-system-arm depmod:kmod debootstrap:debootstrap veritysetup:cryptsetup-bin; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || need+=(linux-image-cloud-amd64)

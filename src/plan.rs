@@ -228,6 +228,56 @@ pub struct Plan<'a> {
     pub root: &'a [u8],
     pub state: StateSource<'a>,
     pub steps: Vec<Step<'a>, MAX_STEPS>,
+    /// `roothash=`: the base is verified (dm-verity over `root`).
+    pub verity: Option<Verity<'a>>,
+}
+
+/// A verified base (`roothash=`, docs/verity.md). `init` sets it up at the
+/// start of phase `base` (boot.rs, through the seam's dm ioctls): read the
+/// verity superblock of `hash` at the hash offset, check the root hash's
+/// length for its algorithm and the data device's size, `dm create`,
+/// `dm table load` (read-only), `dm resume`, then read the first data
+/// block through the new device — a wrong root hash fails there, before
+/// anything is mounted. The base is then mounted from `/dev/dm-N`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verity<'a> {
+    /// The data device (`systemd.verity_root_data=`, default `root=`).
+    pub data: &'a [u8],
+    /// The hash device (`systemd.verity_root_hash=`, default the data
+    /// device with the tree appended at `hash-offset=`).
+    pub hash: &'a [u8],
+    pub roothash: &'a [u8],
+    /// `systemd.verity_root_options=`, parsed.
+    pub options: crate::verity::Options,
+}
+
+/// The verified base's device-mapper name (systemd's: `/dev/mapper/root`).
+pub const VERITY_NAME: &str = "root";
+
+/// The verified base the command line asks for, with its defaults.
+fn verity_of<'a>(c: &Cmdline<'a>) -> Result<Option<Verity<'a>>, PlanError> {
+    let Some(roothash) = c.roothash else {
+        if c.verity_data.or(c.verity_hash).or(c.verity_options).is_some() {
+            return Err(PlanError::Verity("systemd.verity_root_* given without roothash= (nothing would be verified)"));
+        }
+        return Ok(None);
+    };
+    // (The command line refused bad words already.)
+    let options = crate::verity::parse_options(c.verity_options.unwrap_or(b"")).unwrap_or_default();
+    let data = c
+        .verity_data
+        .or(c.root)
+        .ok_or(PlanError::Verity("roothash= needs the data device: systemd.verity_root_data= or root="))?;
+    let hash = match (c.verity_hash, options.hash_offset) {
+        (Some(h), _) => h,
+        (None, Some(_)) => data,
+        (None, None) => {
+            return Err(PlanError::Verity(
+                "roothash= needs the hash tree: systemd.verity_root_hash=DEVICE, or hash-offset=BYTES in systemd.verity_root_options= when it is appended to the data device",
+            ))
+        }
+    };
+    Ok(Some(Verity { data, hash, roothash, options }))
 }
 
 /// Why a plan could not be built from a command line.
@@ -251,6 +301,8 @@ pub enum PlanError {
     TooManySteps,
     /// `overinit.layers=` cannot be honoured with the rest of the command line.
     Layers(&'static str),
+    /// `roothash=` cannot be honoured with the rest of the command line.
+    Verity(&'static str),
 }
 
 impl PlanError {
@@ -267,6 +319,7 @@ impl PlanError {
             PlanError::DataTooLong(what) => (what, "mount options longer than 320 bytes"),
             PlanError::TooManySteps => ("plan", "more than 80 steps"),
             PlanError::Layers(why) => ("overinit.layers=", why),
+            PlanError::Verity(why) => ("roothash=", why),
         }
     }
 }
@@ -340,7 +393,8 @@ pub fn build<'a>(c: &Cmdline<'a>) -> Result<Plan<'a>, PlanError> {
 /// Build the plan with the state source decided by the caller (a missing
 /// state device with `overinit.state.nofail` becomes a tmpfs).
 pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>, PlanError> {
-    let root = c.root.ok_or(PlanError::NoRoot)?;
+    let verity = verity_of(c)?;
+    let root = verity.as_ref().map(|v| v.data).or(c.root).ok_or(PlanError::NoRoot)?;
     let rootopts = mountopt::split(c.rootflags.unwrap_or(b"")).map_err(PlanError::RootFlags)?;
     check_allowed(&rootopts, "rootflags=")?;
     let overlay = c.overlay != OverlayMode::Off;
@@ -351,7 +405,8 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
     // Phase 6 — base. Read-only under an overlay: it is the lower layer and
     // must not change underneath it (`rw` is ignored then). Without the
     // overlay, `ro`/`rw` decide (read-only unless `rw`, like the kernel).
-    let ro = if overlay || c.ro != Some(false) { ms::RDONLY } else { 0 };
+    // (A verified base is read-only whatever the command line says.)
+    let ro = if overlay || verity.is_some() || c.ro != Some(false) { ms::RDONLY } else { 0 };
     b.mkdir(Base, NEWROOT, 0o755, "mount point of the base, then of the overlay")?;
     let fstype = match c.rootfstype {
         Some(t) => FsType::Given(t),
@@ -364,7 +419,9 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
         fstype,
         rootopts.flags | ro,
         &[&rootopts.data],
-        if overlay {
+        if verity.is_some() {
+            "the verified root: dm-verity over the root device (/dev/dm-N), read-only"
+        } else if overlay {
             "the root device, read-only: the overlay's lower layer"
         } else {
             "the root device is the root (overinit.overlay=off)"
@@ -560,7 +617,7 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
         last = path;
     }
 
-    Ok(Plan { root, state, steps: b.steps })
+    Ok(Plan { root, state, steps: b.steps, verity })
 }
 
 fn check_allowed(o: &mountopt::MountOpts, what: &'static str) -> Result<(), PlanError> {

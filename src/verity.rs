@@ -137,6 +137,40 @@ impl Superblock<'_> {
     }
 }
 
+impl Superblock<'_> {
+    /// Byte offset of the top hash block on the hash device: the levels
+    /// are stored top first from the hash start (the kernel's verity_ctr
+    /// hash_level_block), and the top level is one block. With at most one
+    /// data block there is no tree: the root hashes data block 0.
+    pub fn top_block_offset(&self, sb_offset: u64) -> Option<u64> {
+        (self.data_blocks > 1).then(|| self.hash_start(sb_offset).saturating_mul(u64::from(self.hash_block_size)))
+    }
+
+    /// The root hash of a tree whose top block is `top` (hash_type 1:
+    /// salt first; 0, Chrome OS: salt last), as lowercase hex in `out`:
+    /// what `veritysetup format` printed. Only for sha256 (None else).
+    pub fn root_of<'o>(&self, top: &[u8], out: &'o mut [u8; 64]) -> Option<&'o [u8]> {
+        if self.algorithm != b"sha256" {
+            return None;
+        }
+        let mut h = crate::sha256::Sha256::new();
+        let (first, last) = if self.hash_type == 1 { (self.salt, &[][..]) } else { (&[][..], self.salt) };
+        h.update(first);
+        h.update(top);
+        h.update(last);
+        for (o, b) in out.chunks_exact_mut(2).zip(h.finish()) {
+            o.copy_from_slice(&hex2(b));
+        }
+        Some(&out[..])
+    }
+}
+
+/// A byte as two lowercase hex digits.
+pub fn hex2(b: u8) -> [u8; 2] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]
+}
+
 /// Check a root hash given as hex for `alg`: the right length, all hex.
 pub fn check_root_hash<'h>(hex: &'h [u8], alg: &[u8]) -> Result<&'h [u8], VerityError> {
     let want = digest_len(alg).ok_or(VerityError::UnknownAlgorithm)? * 2;
@@ -215,8 +249,7 @@ pub fn table(
     } else {
         w.put(b" ");
         for &c in sb.salt {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            w.put(&[HEX[usize::from(c >> 4)], HEX[usize::from(c & 15)]]);
+            w.put(&hex2(c));
         }
     }
     if !opts.words.is_empty() {
@@ -308,6 +341,36 @@ mod tests {
         assert_eq!((sb.data_block_size, sb.hash_block_size, sb.data_blocks), (4096, 4096, 256));
         assert_eq!(sb.uuid[..4], [0x12, 0x34, 0x56, 0x78]);
         assert_eq!(sb.hash_start(0), 1);
+    }
+
+    /// The tree of that 1 MiB of zeros, built here from its definition
+    /// (data block hashes → one level-0 block each 128 → the top block):
+    /// its root is the one veritysetup printed.
+    #[test]
+    fn computes_the_root_veritysetup_printed() {
+        let sb = parse(include_bytes!("verity_sb.bin")).unwrap();
+        assert_eq!(sb.top_block_offset(0), Some(4096));
+        let salted = |block: &[u8]| {
+            let mut h = crate::sha256::Sha256::new();
+            h.update(sb.salt);
+            h.update(block);
+            h.finish()
+        };
+        let leaf = salted(&[0u8; 4096]);
+        let level0: std::vec::Vec<u8> = leaf.iter().copied().cycle().take(4096).collect();
+        let node = salted(&level0);
+        let mut top = [0u8; 4096];
+        top[..32].copy_from_slice(&node);
+        top[32..64].copy_from_slice(&node);
+        let mut out = [0u8; 64];
+        assert_eq!(
+            sb.root_of(&top, &mut out).unwrap(),
+            b"d6837d07f578e1875911bf7254d7155f85fd808c281343e16354937f3a34205d"
+        );
+        let one = Superblock { data_blocks: 1, ..sb.clone() };
+        assert_eq!(one.top_block_offset(0), None);
+        let sha1 = Superblock { algorithm: b"sha1", ..sb };
+        assert_eq!(sha1.root_of(&top, &mut out), None);
     }
 
     #[test]

@@ -117,6 +117,23 @@ pub fn run(args: &PackArgs, mtime: u32) -> Result<Report, Error> {
     Ok(report)
 }
 
+/// The modules of a verified base (device-mapper and its verity target),
+/// or the error naming what this kernel lacks.
+fn verity_modules(tree: &ModuleTree, dir: &Path) -> Result<Vec<Want>, Error> {
+    let mut out = Vec::new();
+    for (name, config) in [("dm_mod", "CONFIG_BLK_DEV_DM"), ("dm_verity", "CONFIG_DM_VERITY")] {
+        let found = tree.lookup(name);
+        if found.modules.is_empty() && found.builtin.is_empty() {
+            return Err(Error::Verity(format!(
+                "--verity (or roothash= in --config): the kernel of {} has no {name} ({config}): it cannot verify the base",
+                dir.display()
+            )));
+        }
+        out.extend(found.modules.into_iter().map(|m| Want { name: m, why: Some(Why::Verity) }));
+    }
+    Ok(out)
+}
+
 /// The finished (compressed) image bytes, without writing anything.
 pub fn build(args: &PackArgs, mtime: u32) -> Result<(Vec<u8>, Report), Error> {
     build_on(args, mtime, &hostonly::Roots::host())
@@ -135,7 +152,9 @@ pub fn build_on(args: &PackArgs, mtime: u32, roots: &hostonly::Roots) -> Result<
     // The modules directory matters when modules are packed, or when it was
     // named: then the image is for that kernel, and may miss what it needs.
     let named = !matches!(args.modules_from, ModulesFrom::RunningKernel);
-    if !args.modules.is_empty() || args.hostonly || named {
+    // A verified base: asked for, or the image's config has roothash=.
+    let verity = args.verity || boot_args.as_ref().is_some_and(|c| c.roothash.is_some());
+    if !args.modules.is_empty() || args.hostonly || named || verity {
         let dir = modules_dir(&args.modules_from)?;
         let config = modprobe_config(args, &dir)?;
         report.warnings.extend(config.warnings.iter().cloned());
@@ -158,6 +177,9 @@ pub fn build_on(args: &PackArgs, mtime: u32, roots: &hostonly::Roots) -> Result<
             let found = hostonly::scan(roots, &targets).map_err(Error::Hostonly)?;
             wanted.extend(found.needs.into_iter().map(|n| Want { name: n.name, why: Some(Why::Hostonly(n.why)) }));
             root_fs = found.filesystems;
+        }
+        if verity {
+            wanted.extend(verity_modules(&tree, &dir)?);
         }
         let resolution = tree.resolve(&wanted)?;
         report.warnings.extend(resolution.warnings.iter().cloned());
@@ -535,6 +557,7 @@ mod tests {
             hostonly: false,
             root: None,
             state: None,
+            verity: false,
         };
         fs::create_dir_all(dir.path().join("modprobe.d")).unwrap();
         Fixture { dir, args }

@@ -53,6 +53,10 @@ struct Boot<'a> {
     modules: u32,
     root: Option<Device>,
     state: Option<Device>,
+    /// The verity hash device when it is not the data device.
+    verity_hash: Option<Device>,
+    /// The verified base is set up (`root` is its dm device now).
+    verified: bool,
     /// The overlay was skipped (`overinit.overlay=off`, or `try` without it).
     no_overlay: bool,
     /// Where a retried phase resumes: the index of the plan step that failed
@@ -135,6 +139,8 @@ pub fn run(argv: CVec<'static>, envp: CVec<'static>) -> ! {
         modules: 0,
         root: None,
         state: None,
+        verity_hash: None,
+        verified: false,
         no_overlay: false,
         init: None,
         resume: 0,
@@ -213,6 +219,7 @@ impl<'a> Boot<'a> {
                 Err(switch::exec(init, &self.argv, &self.envp, (self.clock.start_real, self.clock.start)))
             }
             Phase::Base => {
+                self.verify_base()?;
                 self.steps(phase)?;
                 self.root_mounted_us = sys::now_us();
                 Ok(())
@@ -295,6 +302,9 @@ impl<'a> Boot<'a> {
                 .with_hint("give rootfstype="));
         }
         self.root = Some(root);
+        if let Some(v) = self.plan.verity.as_ref().filter(|v| v.hash != v.data) {
+            self.verity_hash = Some(devices::find("wait for verity hash device", v.hash, deadline)?);
+        }
         if let StateSource::Device(spec) = self.plan.state {
             match devices::find("wait for state device", spec, deadline) {
                 Ok(d) if c.statefstype.is_none() && d.fstype.is_empty() => {
@@ -318,6 +328,18 @@ impl<'a> Boot<'a> {
                 Err(f) => return Err(f),
             }
         }
+        Ok(())
+    }
+
+    /// `roothash=`: the base becomes the dm-verity device over the root
+    /// device (once: a retried `base` keeps it).
+    fn verify_base(&mut self) -> Result<(), Fatal> {
+        let (Some(v), Some(data), false) = (&self.plan.verity, &self.root, self.verified) else { return Ok(()) };
+        let hash = self.verity_hash.as_ref().unwrap_or(data);
+        let mut dev = crate::verity::setup(v, data, hash)?;
+        (dev.waited_us, dev.appeared_us, dev.found_us) = (data.waited_us, data.appeared_us, data.found_us);
+        self.root = Some(dev);
+        self.verified = true;
         Ok(())
     }
 

@@ -1,0 +1,187 @@
+//! A verified base (`roothash=`, docs/verity.md): dm-verity set up by
+//! init itself at the start of phase `base`, through the seam's dm ioctls.
+//!
+//! ```text
+//!  hash dev ── superblock at hash-offset ─▶ check roothash length, data size
+//!  dm create root ─▶ table load (read-only) ─▶ resume ─▶ read block 0 of /dev/dm-N
+//!         └──────────── any failure: dm remove, one line, nothing mounted
+//! ```
+//!
+//! Everything is refused before the base is mounted. A wrong root hash is
+//! only noticed by the kernel when a block is read: the first data block
+//! is read here, so the boot stops before the point of no return, and the
+//! line gives both the root hash given and the one the hash tree has.
+
+use crate::devices::{self, Device};
+use crate::fail::Fatal;
+use crate::sys::{self, dm};
+use overinit::plan::{Phase, Verity, VERITY_NAME};
+use overinit::verity::{self, Superblock};
+use rustix::io::Errno;
+
+/// Where the kernel says why a table was refused.
+const HINT_KLOG: &str = "the kernel log says why (`device-mapper: table: …`, `device-mapper: verity: …`); is dm_verity in the image (overinit pack --verity)?";
+
+/// Set up the verified base over `data` with the tree on `hash`; the
+/// dm device, its filesystem probed (through dm-verity).
+#[inline(never)]
+pub fn setup(v: &Verity<'_>, data: &Device, hash: &Device) -> Result<Device, Fatal> {
+    let offset = v.options.hash_offset.unwrap_or(0);
+    let mut sb_buf = [0u8; verity::SB_BYTES];
+    let read = sys::open_ro(&hash.path).and_then(|fd| sys::read_at(&fd, &mut sb_buf, offset));
+    let n = read.map_err(|e| Fatal::new(Phase::Base, "read verity superblock of", &hash.path, e))?;
+    let sb = verity::parse(&sb_buf[..n]).map_err(|e| {
+        let mut f = Fatal::msg(Phase::Base, "read verity superblock of", &hash.path, e.message());
+        if offset > 0 {
+            f.push(b" at hash-offset=").push(crate::log::dec(offset, &mut [0; 20]));
+        }
+        f.with_hint("made by `veritysetup format`? an appended tree needs hash-offset= (veritysetup's --hash-offset)")
+    })?;
+    let roothash = verity::check_root_hash(v.roothash, sb.algorithm).map_err(|e| {
+        let mut f = Fatal::msg(Phase::Base, "check", b"roothash=", e.message());
+        f.push(v.roothash).push(b" against the superblock's ").push(sb.algorithm);
+        f
+    })?;
+    check_size(&sb, data, offset, v.options.hash_offset.is_some() && data.path == hash.path)?;
+    check_root(&sb, data, hash, offset, roothash)?;
+
+    let mut table = [0u8; 1024];
+    let len = verity::table(&sb, &data.path, &hash.path, offset, roothash, &v.options, &mut table)
+        .map_err(|e| Fatal::msg(Phase::Base, "build verity table for", &data.path, e.message()))?;
+    let name = dm::Name::new(VERITY_NAME.as_bytes()).ok_or_else(|| dm_fatal(dm_inval("dm create")))?;
+    // cryptsetup's uuid form, so dmsetup and lsblk know what made it.
+    let mut uuid = [0u8; 13 + 32 + 1 + VERITY_NAME.len()];
+    uuid[..13].copy_from_slice(b"CRYPT-VERITY-");
+    for (i, &b) in sb.uuid.iter().enumerate() {
+        uuid[13 + 2 * i..15 + 2 * i].copy_from_slice(&verity::hex2(b));
+    }
+    uuid[45] = b'-';
+    uuid[46..].copy_from_slice(VERITY_NAME.as_bytes());
+    let ctl = dm::Control::open().map_err(|e| {
+        dm_fatal(e).with_hint("no device-mapper: is dm_mod in the image (overinit pack --verity) or the kernel?")
+    })?;
+    let dev = ctl.create(name, dm::Uuid::new(&uuid)).map_err(dm_fatal)?;
+    // From here on, a failure removes the device again.
+    let r = live(&ctl, name, &sb, &table[..len], dev, v.roothash);
+    if r.is_err() {
+        let _ = ctl.remove(name);
+    }
+    r
+}
+
+/// Load, resume and prove the device; the base's Device.
+#[inline(never)]
+fn live(
+    ctl: &dm::Control,
+    name: dm::Name<'_>,
+    sb: &Superblock<'_>,
+    table: &[u8],
+    dev: dm::DevT,
+    given: &[u8],
+) -> Result<Device, Fatal> {
+    let sectors = sb.data_bytes() / 512;
+    let target = dm::Target::new(0, sectors, b"verity", table).ok_or_else(|| dm_fatal(dm_inval("dm table load")))?;
+    ctl.load(name, &[target], true).map_err(|e| dm_fatal(e).with_hint(HINT_KLOG))?;
+    ctl.resume(name).map_err(|e| dm_fatal(e).with_hint(HINT_KLOG))?;
+    let mut path = heapless::Vec::new();
+    let _ = path.extend_from_slice(b"/dev/dm-");
+    let _ = path.extend_from_slice(crate::log::dec(dev.minor.into(), &mut [0; 20]));
+    // The kernel checks the tree against the root hash on the first read:
+    // read block 0 now, so a wrong hash stops the boot here.
+    let mut block = [0u8; 4096];
+    let want = (sb.data_block_size as usize).min(block.len());
+    let first = sys::open_ro(&path).and_then(|fd| sys::read_at(&fd, &mut block[..want], 0));
+    let mut status = [0u8; 64];
+    let corrupt = ctl.status(name, false, &mut status).is_ok_and(|n| status[..n].starts_with(b"C"));
+    match first {
+        Err(Errno::IO) | Ok(_) if corrupt => {
+            let mut f = Fatal::msg(
+                Phase::Base,
+                "verify",
+                &path,
+                "the root hash does not match the hash tree (or data block 0 is corrupted)",
+            );
+            f.errno = Some(Errno::IO);
+            f.push(b" (roothash=").push(given).push(b")");
+            return Err(f.with_hint(HINT_ROOT));
+        }
+        Err(e) => return Err(Fatal::new(Phase::Base, "read first block of", &path, e).with_hint(HINT_KLOG)),
+        Ok(_) => {}
+    }
+    let mut sbuf = [0u8; overinit::superblock::PROBE_BYTES];
+    let mut fstype = heapless::Vec::new();
+    if let Some(i) = devices::probe(&path, &mut sbuf) {
+        let _ = fstype.extend_from_slice(i.fstype.as_bytes());
+    }
+    // What `dmsetup table` would print, for the kernel log.
+    crate::log::info()
+        .s("verity: ")
+        .b(&path)
+        .s(" (")
+        .s(VERITY_NAME)
+        .s("): 0 ")
+        .n(sectors)
+        .s(" verity ")
+        .b(table)
+        .emit();
+    Ok(Device { path, fstype, waited_us: 0, appeared_us: 0, found_us: 0 })
+}
+
+/// The root hash the tree really has, from its top block (sha256 only):
+/// a wrong `roothash=` is named with both hashes before any dm device
+/// exists. (The kernel checks again on every read.)
+#[inline(never)]
+fn check_root(sb: &Superblock<'_>, data: &Device, hash: &Device, offset: u64, given: &[u8]) -> Result<(), Fatal> {
+    let (dev, at) = match sb.top_block_offset(offset) {
+        Some(at) => (hash, at),
+        None => (data, 0),
+    };
+    let mut top = [0u8; 4096];
+    let Some(top) = top.get_mut(..sb.hash_block_size as usize) else { return Ok(()) };
+    let n = sys::open_ro(&dev.path).and_then(|fd| sys::read_at(&fd, top, at));
+    let mut out = [0u8; 64];
+    let Some(actual) = n.ok().filter(|&n| n == top.len()).and_then(|_| sb.root_of(top, &mut out)) else {
+        return Ok(());
+    };
+    if actual.eq_ignore_ascii_case(given) {
+        return Ok(());
+    }
+    let mut f = Fatal::msg(Phase::Base, "verify", &data.path, "the root hash does not match the hash tree");
+    f.push(b" (roothash=").push(given).push(b", the hash tree's ").push(actual).push(b")");
+    Err(f.with_hint(HINT_ROOT))
+}
+
+const HINT_ROOT: &str = "roothash= must be the `Root hash:` veritysetup format printed for this image";
+
+/// The data device must hold what the superblock covers; an appended
+/// tree must start after it.
+#[inline(never)]
+fn check_size(sb: &Superblock<'_>, data: &Device, offset: u64, appended: bool) -> Result<(), Fatal> {
+    let size = sys::open_ro(&data.path)
+        .and_then(|fd| rustix::fs::seek(&fd, rustix::fs::SeekFrom::End(0)))
+        .map_err(|e| Fatal::new(Phase::Base, "read size of", &data.path, e))?;
+    let need = sb.data_bytes();
+    let bad = if need > size {
+        Some("smaller than the verity superblock says (data_blocks × data_block_size)")
+    } else if appended && need > offset {
+        Some("the verity data (data_blocks × data_block_size) runs past hash-offset=")
+    } else {
+        None
+    };
+    if let Some(why) = bad {
+        let mut f = Fatal::msg(Phase::Base, "check size of", &data.path, why);
+        f.push(b" (").push(crate::log::dec(size, &mut [0; 20])).push(b" bytes, superblock ");
+        f.push(crate::log::dec(need, &mut [0; 20])).push(b")");
+        return Err(f.with_hint("the wrong data device, or a hash device made for another image"));
+    }
+    Ok(())
+}
+
+fn dm_inval(action: &'static str) -> dm::DmError {
+    dm::DmError { action, errno: Errno::INVAL }
+}
+
+/// `base: dm table load root: EINVAL (…)`.
+fn dm_fatal(e: dm::DmError) -> Fatal {
+    Fatal::new(Phase::Base, e.action, VERITY_NAME.as_bytes(), e.errno)
+}

@@ -1,7 +1,12 @@
-//! The mount plan as data: phases 6–9 of the boot (base, data, overlay,
-//! system mounts) as a fixed-capacity list of steps, built from the parsed
-//! command line by a pure function. `init` executes it with a short loop
-//! ([`execute`]); `overinit plan` prints the same list; the unit tests read it.
+//! The boot as data: every phase from `modules` on (modules, devices,
+//! base, data, layers, overlay, system mounts, validate, state, switch,
+//! exec) as a fixed-capacity list of steps, built from the parsed command
+//! line by a pure function, [`build_for`], which reads as one small builder
+//! per phase. `init` runs the mounts with a short loop ([`execute`]) and the
+//! other steps (waits, the init lookup, the switch) with what they carry;
+//! `overinit plan` prints the same list, fallbacks included; the unit tests
+//! read it. The phases before the command line is read have no plan: their
+//! mounts are [`EARLY_MOUNTS`].
 //!
 //! The sequence follows the seed plan (the mount steps for a running system
 //! that `tests/qemu/reference-init.sh` runs as a busybox script), with these deliberate
@@ -139,6 +144,8 @@ pub enum Source {
     Root,
     /// The state device, once found.
     State,
+    /// The verity hash device (`systemd.verity_root_hash=`), once found.
+    VerityHash,
 }
 
 /// The filesystem type argument of a mount.
@@ -176,7 +183,66 @@ pub enum Op<'a> {
     /// `/data/state/` is attached to a loop device, a device spec waited
     /// for; either is mounted read-only, its filesystem type probed.
     Layer { spec: &'a [u8] },
+    // The steps below are run by the boot itself (src/init/boot.rs), with
+    // what they carry here; [`execute`] skips them.
+    /// Phase `modules`: `finit_module` of every module the image lists
+    /// ([`crate::layout::MODULE_LIST`]), in its order, with `MOD.param=`.
+    LoadModules,
+    /// Phase `devices`: wait for the device `spec` names (uevents and
+    /// rescans), at most `timeout_s` seconds (`None`: `rootwait`).
+    Wait { source: Source, spec: &'a [u8], timeout_s: Option<u32> },
+    /// `BLKROSET` on the state device: read-only (phase `layers`, before it
+    /// is mounted for the layer images on it; a filesystem that would
+    /// replay a journal is refused first) or writable again (phase `state`).
+    SetRo { ro: bool },
+    /// Phase `validate`: the real init is proven runnable in the new root:
+    /// `init=`, else the first of [`INIT_CANDIDATES`] that runs.
+    FindInit { given: Option<&'a [u8]> },
+    /// Phase `base`, before the base mount: the verified base
+    /// (`roothash=`): dm-verity over the root device, which the base
+    /// mount then uses (boot.rs, src/init/verity.rs).
+    Verity(Verity<'a>),
+    /// Phase `switch`: pivot_root into [`NEWROOT`] (old root on
+    /// [`PUT_OLD`]; MS_MOVE + chroot if that fails), empty the initramfs
+    /// without leaving its device, detach it.
+    SwitchRoot,
+    /// Phase `exec`: execve the init `FindInit` found, with the kernel's
+    /// argv and environment.
+    Exec,
 }
+
+/// What the boot does instead of stopping when a step fails in a known way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    /// Nothing: the failure policy (docs/design.md §3).
+    Stop,
+    /// `overinit.overlay=try`: the overlay mount fails with ENODEV (no
+    /// overlayfs) → boot the base read-only, without the overlay.
+    NoOverlay,
+    /// `overinit.state.nofail`: the state device does not appear → re-plan
+    /// with a tmpfs state (`build_for(c, StateSource::Tmpfs)`), loudly.
+    TmpfsState,
+}
+
+/// The real init when `init=` is absent: the kernel's own fallback list
+/// (init/main.c), tried in this order by phase `validate`.
+pub const INIT_CANDIDATES: [&str; 4] = ["/sbin/init", "/etc/init", "/bin/init", "/bin/sh"];
+
+/// Where pivot_root puts the old root, inside the new one.
+pub const PUT_OLD: &str = "oldroot";
+
+/// Seconds to wait for a device when neither `rootwait` nor `rootdelay=`
+/// nor `overinit.timeout=` says otherwise.
+pub const DEFAULT_TIMEOUT_S: u32 = 10;
+
+/// Phase `early`, before the command line is read (so in no plan): the
+/// kernel's filesystems init needs, as (fstype = source, target, flags,
+/// data). EBUSY (already mounted) is fine.
+pub const EARLY_MOUNTS: [(&str, &str, u32, &str); 3] = [
+    ("devtmpfs", "/dev", ms::NOSUID, "mode=0755"),
+    ("proc", "/proc", ms::NOSUID | ms::NODEV | ms::NOEXEC, ""),
+    ("sysfs", "/sys", ms::NOSUID | ms::NODEV | ms::NOEXEC, ""),
+];
 
 /// One step of the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,6 +250,8 @@ pub struct Step<'a> {
     pub phase: Phase,
     pub target: &'static str,
     pub op: Op<'a>,
+    /// What the boot does when the step fails in a known way.
+    pub otherwise: Fallback,
     /// One line: why this step exists (printed by `overinit plan`).
     pub why: &'static str,
 }
@@ -199,6 +267,14 @@ impl Step<'_> {
             Op::Propagate { .. } => "make-rslave",
             Op::Persist { .. } => "persist",
             Op::Layer { .. } => "mount layer",
+            // Run by the boot, whose error lines name their own actions.
+            Op::LoadModules
+            | Op::Wait { .. }
+            | Op::SetRo { .. }
+            | Op::FindInit { .. }
+            | Op::Verity(_)
+            | Op::SwitchRoot
+            | Op::Exec => "run",
         }
     }
 
@@ -206,7 +282,7 @@ impl Step<'_> {
     /// path, else the target.
     pub fn object(&self) -> &[u8] {
         match &self.op {
-            Op::Persist { path } | Op::Layer { spec: path } => path,
+            Op::Persist { path } | Op::Layer { spec: path } | Op::Wait { spec: path, .. } => path,
             _ => self.target.as_bytes(),
         }
     }
@@ -228,56 +304,6 @@ pub struct Plan<'a> {
     pub root: &'a [u8],
     pub state: StateSource<'a>,
     pub steps: Vec<Step<'a>, MAX_STEPS>,
-    /// `roothash=`: the base is verified (dm-verity over `root`).
-    pub verity: Option<Verity<'a>>,
-}
-
-/// A verified base (`roothash=`, docs/verity.md). `init` sets it up at the
-/// start of phase `base` (boot.rs, through the seam's dm ioctls): read the
-/// verity superblock of `hash` at the hash offset, check the root hash's
-/// length for its algorithm and the data device's size, `dm create`,
-/// `dm table load` (read-only), `dm resume`, then read the first data
-/// block through the new device — a wrong root hash fails there, before
-/// anything is mounted. The base is then mounted from `/dev/dm-N`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verity<'a> {
-    /// The data device (`systemd.verity_root_data=`, default `root=`).
-    pub data: &'a [u8],
-    /// The hash device (`systemd.verity_root_hash=`, default the data
-    /// device with the tree appended at `hash-offset=`).
-    pub hash: &'a [u8],
-    pub roothash: &'a [u8],
-    /// `systemd.verity_root_options=`, parsed.
-    pub options: crate::verity::Options,
-}
-
-/// The verified base's device-mapper name (systemd's: `/dev/mapper/root`).
-pub const VERITY_NAME: &str = "root";
-
-/// The verified base the command line asks for, with its defaults.
-fn verity_of<'a>(c: &Cmdline<'a>) -> Result<Option<Verity<'a>>, PlanError> {
-    let Some(roothash) = c.roothash else {
-        if c.verity_data.or(c.verity_hash).or(c.verity_options).is_some() {
-            return Err(PlanError::Verity("systemd.verity_root_* given without roothash= (nothing would be verified)"));
-        }
-        return Ok(None);
-    };
-    // (The command line refused bad words already.)
-    let options = crate::verity::parse_options(c.verity_options.unwrap_or(b"")).unwrap_or_default();
-    let data = c
-        .verity_data
-        .or(c.root)
-        .ok_or(PlanError::Verity("roothash= needs the data device: systemd.verity_root_data= or root="))?;
-    let hash = match (c.verity_hash, options.hash_offset) {
-        (Some(h), _) => h,
-        (None, Some(_)) => data,
-        (None, None) => {
-            return Err(PlanError::Verity(
-                "roothash= needs the hash tree: systemd.verity_root_hash=DEVICE, or hash-offset=BYTES in systemd.verity_root_options= when it is appended to the data device",
-            ))
-        }
-    };
-    Ok(Some(Verity { data, hash, roothash, options }))
 }
 
 /// Why a plan could not be built from a command line.
@@ -324,6 +350,36 @@ impl PlanError {
     }
 }
 
+/// The whys are for `overinit plan` (feature `explain`, enabled by the host
+/// tool); `init` never prints them, so its build drops the text: a table's
+/// why is [`Why`], nothing at all without the feature.
+#[cfg(feature = "explain")]
+macro_rules! why {
+    ($why:expr) => {
+        $why
+    };
+}
+#[cfg(not(feature = "explain"))]
+macro_rules! why {
+    ($why:expr) => {
+        ()
+    };
+}
+#[cfg(feature = "explain")]
+type Why = &'static str;
+#[cfg(not(feature = "explain"))]
+type Why = ();
+
+/// A table's why as text ("" without the feature `explain`).
+#[cfg(feature = "explain")]
+fn why_text(why: Why) -> &'static str {
+    why
+}
+#[cfg(not(feature = "explain"))]
+fn why_text((): Why) -> &'static str {
+    ""
+}
+
 struct Builder<'a> {
     steps: Vec<Step<'a>, MAX_STEPS>,
 }
@@ -340,18 +396,28 @@ fn data_of(parts: &[&[u8]], what: &'static str) -> Result<Vec<u8, DATA_MAX>, Pla
 }
 
 impl<'a> Builder<'a> {
+    #[inline(never)]
     fn push(&mut self, phase: Phase, target: &'static str, op: Op<'a>, why: &'static str) -> Result<(), PlanError> {
-        // The whys are for `overinit plan` (feature `explain`, enabled by the
-        // host tool); `init` never prints them, so its build drops the text.
+        // See [`why!`]: dropped without the feature `explain`.
         let why = if cfg!(feature = "explain") { why } else { "" };
-        self.steps.push(Step { phase, target, op, why }).map_err(|_| PlanError::TooManySteps)
+        let step = Step { phase, target, op, otherwise: Fallback::Stop, why };
+        self.steps.push(step).map_err(|_| PlanError::TooManySteps)
     }
 
+    /// What the boot does if the step just pushed fails in a known way.
+    fn otherwise(&mut self, fallback: Fallback) {
+        if let Some(last) = self.steps.last_mut() {
+            last.otherwise = fallback;
+        }
+    }
+
+    #[inline(never)]
     fn mkdir(&mut self, phase: Phase, target: &'static str, mode: u32, why: &'static str) -> Result<(), PlanError> {
         self.push(phase, target, Op::Mkdir { mode }, why)
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
     fn mount(
         &mut self,
         phase: Phase,
@@ -366,20 +432,111 @@ impl<'a> Builder<'a> {
         self.push(phase, target, Op::Mount { source, fstype, flags, data }, why)
     }
 
-    fn rbind(
-        &mut self,
-        phase: Phase,
-        from: &'static str,
-        target: &'static str,
-        why: &'static str,
-    ) -> Result<(), PlanError> {
-        self.mount(phase, Source::Fixed(from), target, FsType::None, ms::BIND | ms::REC, &[], why)
+    /// A tmpfs, nosuid and nodev, with `data`.
+    #[inline(never)]
+    fn tmpfs(&mut self, phase: Phase, target: &'static str, data: &[u8], why: &'static str) -> Result<(), PlanError> {
+        self.mount(phase, Source::Fixed("tmpfs"), target, FsType::Fixed("tmpfs"), ms::NOSUID | ms::NODEV, &[data], why)
     }
 
-    fn rslave(&mut self, phase: Phase, target: &'static str, why: &'static str) -> Result<(), PlanError> {
-        self.push(phase, target, Op::Propagate { flags: ms::SLAVE | ms::REC }, why)
+    /// Steps that do not depend on the command line, from a table.
+    fn fixed(&mut self, phase: Phase, table: &[Fixed]) -> Result<(), PlanError> {
+        for &(target, op, why) in table {
+            let why = why_text(why);
+            match op {
+                F::Mkdir(mode) => self.mkdir(phase, target, mode, why)?,
+                F::Tmpfs => self.tmpfs(phase, target, b"mode=0755", why)?,
+                F::TmpfsSticky => self.tmpfs(phase, target, b"mode=1777", why)?,
+                F::Rbind => {
+                    // The same path outside the new root.
+                    let from = target.strip_prefix(NEWROOT).unwrap_or(target);
+                    self.mount(phase, Source::Fixed(from), target, FsType::None, ms::BIND | ms::REC, &[], why)?
+                }
+                F::RbindHome => {
+                    let from = Source::Fixed(HOME);
+                    self.mount(phase, from, target, FsType::None, ms::BIND | ms::REC, &[], why)?
+                }
+                F::Rslave => self.push(phase, target, Op::Propagate { flags: ms::SLAVE | ms::REC }, why)?,
+                F::Cgroup2 => self.mount(
+                    phase,
+                    Source::Fixed("cgroup2"),
+                    target,
+                    FsType::Fixed("cgroup2"),
+                    ms::NOSUID | ms::NODEV | ms::NOEXEC,
+                    &[],
+                    why,
+                )?,
+            }
+        }
+        Ok(())
     }
 }
+
+/// A step that does not depend on the command line: (target, what, why).
+type Fixed = (&'static str, F, Why);
+
+/// What a [`Fixed`] step does.
+#[derive(Clone, Copy)]
+enum F {
+    Mkdir(u32),
+    /// A tmpfs, nosuid and nodev, mode 0755.
+    Tmpfs,
+    /// A tmpfs, nosuid and nodev, mode 1777.
+    TmpfsSticky,
+    /// A recursive bind of the same path outside the new root.
+    Rbind,
+    /// A recursive bind of [`HOME`].
+    RbindHome,
+    Rslave,
+    /// A fresh cgroup v2 hierarchy, nosuid, nodev, noexec.
+    Cgroup2,
+}
+
+/// The homes on the state.
+const HOME: &str = "/data/state/home";
+
+/// Phase 7, before the sized tmpfs of `/data/system`.
+const DATA: [Fixed; 3] = [
+    ("/data", F::Tmpfs, why!("its own tmpfs so the new root never references the initramfs")),
+    ("/data/system", F::Mkdir(0o755), why!("mount point of the overlay's tmpfs")),
+    (STATE, F::Mkdir(0o755), why!("mount point of the persistent state")),
+];
+
+/// Phase 7, in the `/data/system` tmpfs.
+const DATA_DIRS: [Fixed; 5] = [
+    (UPPER, F::Mkdir(0o755), why!("overlay upper layer (its mode becomes the mode of /)")),
+    (WORK, F::Mkdir(0o755), why!("overlay work directory, same mount as upper")),
+    ("/data/system/layers", F::Mkdir(0o755), why!("seed layout: mount points for extra layers")),
+    ("/data/system/migrations", F::Mkdir(0o755), why!("seed layout: migration state")),
+    ("/data/system/lock", F::Mkdir(0o755), why!("seed layout: lock files")),
+];
+
+/// Phase 9 — the system mounts in the new root, in the seed's order.
+const SYSTEM: [Fixed; 17] = [
+    ("/mnt/newroot/run", F::Mkdir(0o755), why!("made in the upper layer if the base lacks it")),
+    ("/mnt/newroot/run", F::Tmpfs, why!("fresh runtime state, mode 0755")),
+    ("/mnt/newroot/dev", F::Mkdir(0o755), why!("mount point")),
+    ("/mnt/newroot/dev", F::Rbind, why!("the devtmpfs mounted in phase 1, with its submounts")),
+    ("/mnt/newroot/dev", F::Rslave, why!("seed: system mounts are rslave (systemd)")),
+    ("/mnt/newroot/proc", F::Mkdir(0o555), why!("mount point")),
+    ("/mnt/newroot/proc", F::Rbind, why!("procfs, with its submounts")),
+    ("/mnt/newroot/proc", F::Rslave, why!("seed: system mounts are rslave")),
+    ("/mnt/newroot/sys", F::Mkdir(0o555), why!("mount point")),
+    ("/mnt/newroot/sys", F::Rbind, why!("sysfs, with its submounts")),
+    ("/mnt/newroot/sys", F::Rslave, why!("seed: system mounts are rslave")),
+    ("/mnt/newroot/sys/fs/cgroup", F::Cgroup2, why!("fresh cgroup v2 hierarchy (sysfs provides the directory)")),
+    ("/mnt/newroot/sys/fs/cgroup", F::Rslave, why!("seed: system mounts are rslave (systemd)")),
+    ("/mnt/newroot/home", F::Mkdir(0o755), why!("mount point (for the state's homes)")),
+    ("/mnt/newroot/data", F::Mkdir(0o755), why!("mount point (for /data)")),
+    ("/mnt/newroot/tmp", F::Mkdir(0o1777), why!("mount point")),
+    ("/mnt/newroot/tmp", F::TmpfsSticky, why!("world-writable, sticky, gone at reboot")),
+];
+
+/// Phase `state`, after the state mount: what shows it in the new root.
+const STATE_BINDS: [Fixed; 3] = [
+    (HOME, F::Mkdir(0o755), why!("persistent home directories (made once, on first boot)")),
+    ("/mnt/newroot/home", F::RbindHome, why!("persistent homes on top of the overlay")),
+    ("/mnt/newroot/data", F::Rbind, why!("system tmpfs and state, visible in the new root")),
+];
 
 /// Build the plan for a command line. Pure: same input, same plan.
 pub fn build<'a>(c: &Cmdline<'a>) -> Result<Plan<'a>, PlanError> {
@@ -391,131 +548,225 @@ pub fn build<'a>(c: &Cmdline<'a>) -> Result<Plan<'a>, PlanError> {
 }
 
 /// Build the plan with the state source decided by the caller (a missing
-/// state device with `overinit.state.nofail` becomes a tmpfs).
+/// state device with `overinit.state.nofail` becomes a tmpfs): every phase
+/// from `modules` on, in boot order.
 pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>, PlanError> {
     let verity = verity_of(c)?;
     let root = verity.as_ref().map(|v| v.data).or(c.root).ok_or(PlanError::NoRoot)?;
     let rootopts = mountopt::split(c.rootflags.unwrap_or(b"")).map_err(PlanError::RootFlags)?;
     check_allowed(&rootopts, "rootflags=")?;
-    let overlay = c.overlay != OverlayMode::Off;
-    let size = c.size.unwrap_or(DEFAULT_SIZE);
     let mut b = Builder { steps: Vec::new() };
-    use Phase::*;
+    b.push(Phase::Modules, "", Op::LoadModules, "the image's modules, in pack's order, with MOD.param=")?;
+    b.devices(c, root, state)?;
+    let verified = verity.is_some();
+    b.verity(c, verity)?;
+    b.base(c, &rootopts, verified)?;
+    b.data(c)?;
+    let state = StateMount::of(c, state)?;
+    let lower = b.layers(c, &state)?;
+    b.overlay(c, lower)?;
+    b.system_mounts()?;
+    b.validate(c)?;
+    b.state(&state)?;
+    b.state_binds()?;
+    b.persisted(c)?;
+    b.push(Phase::Switch, NEWROOT, Op::SwitchRoot, "into the new root; the initramfs emptied and detached")?;
+    b.push(Phase::Exec, "/", Op::Exec, "the real init, with the kernel's argv and environment")?;
+    Ok(Plan { root, state: state.source, steps: b.steps })
+}
 
-    // Phase 6 — base. Read-only under an overlay: it is the lower layer and
-    // must not change underneath it (`rw` is ignored then). Without the
-    // overlay, `ro`/`rw` decide (read-only unless `rw`, like the kernel).
-    // (A verified base is read-only whatever the command line says.)
-    let ro = if overlay || verity.is_some() || c.ro != Some(false) { ms::RDONLY } else { 0 };
-    b.mkdir(Base, NEWROOT, 0o755, "mount point of the base, then of the overlay")?;
-    let fstype = match c.rootfstype {
-        Some(t) => FsType::Given(t),
-        None => FsType::ProbedRoot,
+/// A verified base (`roothash=`, docs/verity.md), as [`Op::Verity`]
+/// carries it. `init` reads the verity superblock of `hash` at the hash
+/// offset, checks the root hash's length for its algorithm, the data
+/// device's size and the tree's top block against the root hash, then
+/// `dm create`, `dm table load` (read-only), `dm resume`, and reads the
+/// first data block through the new device — before anything is mounted.
+/// The base is then mounted from `/dev/dm-N`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verity<'a> {
+    /// The data device (`systemd.verity_root_data=`, default `root=`).
+    pub data: &'a [u8],
+    /// The hash device (`systemd.verity_root_hash=`, default the data
+    /// device with the tree appended at `hash-offset=`).
+    pub hash: &'a [u8],
+    pub roothash: &'a [u8],
+    /// `systemd.verity_root_options=`, parsed.
+    pub options: crate::verity::Options,
+}
+
+/// The verified base's device-mapper name (systemd's: `/dev/mapper/root`).
+pub const VERITY_NAME: &str = "root";
+
+/// The verified base the command line asks for, with its defaults.
+fn verity_of<'a>(c: &Cmdline<'a>) -> Result<Option<Verity<'a>>, PlanError> {
+    let Some(roothash) = c.roothash else {
+        if c.verity_data.or(c.verity_hash).or(c.verity_options).is_some() {
+            return Err(PlanError::Verity("systemd.verity_root_* given without roothash= (nothing would be verified)"));
+        }
+        return Ok(None);
     };
-    b.mount(
-        Base,
-        Source::Root,
-        NEWROOT,
-        fstype,
-        rootopts.flags | ro,
-        &[&rootopts.data],
-        if verity.is_some() {
+    // (The command line refused bad words already.)
+    let options = crate::verity::parse_options(c.verity_options.unwrap_or(b"")).unwrap_or_default();
+    let data = c
+        .verity_data
+        .or(c.root)
+        .ok_or(PlanError::Verity("needs the data device: systemd.verity_root_data= or root="))?;
+    let hash = match (c.verity_hash, options.hash_offset) {
+        (Some(h), _) => h,
+        (None, Some(_)) => data,
+        (None, None) => {
+            return Err(PlanError::Verity(
+                "needs the hash tree: systemd.verity_root_hash=DEVICE, or hash-offset=BYTES in systemd.verity_root_options= when it is appended to the data device",
+            ))
+        }
+    };
+    Ok(Some(Verity { data, hash, roothash, options }))
+}
+
+/// How the state is mounted: its source, options and type, and whether
+/// layer images on it need it (read-only) before the overlay.
+struct StateMount<'a> {
+    source: StateSource<'a>,
+    opts: Option<mountopt::MountOpts>,
+    fstype: FsType<'a>,
+    early: bool,
+}
+
+impl<'a> StateMount<'a> {
+    fn of(c: &Cmdline<'a>, source: StateSource<'a>) -> Result<Self, PlanError> {
+        let opts = match source {
+            StateSource::Device(_) => {
+                let o = mountopt::split(c.stateflags.unwrap_or(b"")).map_err(PlanError::StateFlags)?;
+                check_allowed(&o, "overinit.stateflags=")?;
+                Some(o)
+            }
+            StateSource::Tmpfs => None,
+        };
+        let fstype = c.statefstype.map_or(FsType::ProbedState, FsType::Given);
+        let early = items(c.layers).any(|l| l.starts_with(STATE_PREFIX));
+        Ok(StateMount { source, opts, fstype, early })
+    }
+}
+
+impl<'a> Builder<'a> {
+    /// Phase 5 — the root and state devices must appear (one deadline).
+    fn devices(&mut self, c: &Cmdline<'a>, root: &'a [u8], state: StateSource<'a>) -> Result<(), PlanError> {
+        let timeout_s = if c.rootwait { None } else { Some(c.rootdelay.or(c.timeout).unwrap_or(DEFAULT_TIMEOUT_S)) };
+        let wait = |source, spec| Op::Wait { source, spec, timeout_s };
+        self.push(Phase::Devices, "", wait(Source::Root, root), "the root device (rootwait: forever)")?;
+        if let StateSource::Device(spec) = state {
+            self.push(Phase::Devices, "", wait(Source::State, spec), "the state device must appear too")?;
+            if c.state_nofail {
+                self.otherwise(Fallback::TmpfsState);
+            }
+        }
+        Ok(())
+    }
+
+    /// Phase 6 — base. Read-only under an overlay: it is the lower layer
+    /// and must not change underneath it (`rw` is ignored then). Without the
+    /// overlay, `ro`/`rw` decide (read-only unless `rw`, like the kernel).
+    /// A verified base is read-only whatever the command line says.
+    fn base(&mut self, c: &Cmdline<'a>, rootopts: &mountopt::MountOpts, verified: bool) -> Result<(), PlanError> {
+        let overlay = c.overlay != OverlayMode::Off;
+        let ro = if overlay || verified || c.ro != Some(false) { ms::RDONLY } else { 0 };
+        self.mkdir(Phase::Base, NEWROOT, 0o755, "mount point of the base, then of the overlay")?;
+        let fstype = c.rootfstype.map_or(FsType::ProbedRoot, FsType::Given);
+        let why = if verified {
             "the verified root: dm-verity over the root device (/dev/dm-N), read-only"
         } else if overlay {
             "the root device, read-only: the overlay's lower layer"
         } else {
             "the root device is the root (overinit.overlay=off)"
-        },
-    )?;
-
-    // Phase 7 — data.
-    b.mount(
-        Data,
-        Source::Fixed("tmpfs"),
-        "/data",
-        FsType::Fixed("tmpfs"),
-        ms::NOSUID | ms::NODEV,
-        &[b"mode=0755"],
-        "its own tmpfs so the new root never references the initramfs",
-    )?;
-    b.mkdir(Data, "/data/system", 0o755, "mount point of the overlay's tmpfs")?;
-    b.mkdir(Data, STATE, 0o755, "mount point of the persistent state")?;
-    let mut sized = [0u8; 40];
-    let size_opt = concat(&mut sized, b"size=", size);
-    let mut inodes = [0u8; 40];
-    let inodes_opt = c.inodes.map_or(&b""[..], |n| concat(&mut inodes, b"nr_inodes=", n));
-    b.mount(
-        Data,
-        Source::Fixed("tmpfs"),
-        "/data/system",
-        FsType::Fixed("tmpfs"),
-        0,
-        &[size_opt, inodes_opt, b"mode=0755"],
-        "RAM for the upper and work layers: writes vanish at reboot",
-    )?;
-    b.mkdir(Data, UPPER, 0o755, "overlay upper layer (its mode becomes the mode of /)")?;
-    b.mkdir(Data, WORK, 0o755, "overlay work directory, same mount as upper")?;
-    b.mkdir(Data, "/data/system/layers", 0o755, "seed layout: mount points for extra layers")?;
-    b.mkdir(Data, "/data/system/migrations", 0o755, "seed layout: migration state")?;
-    b.mkdir(Data, "/data/system/lock", 0o755, "seed layout: lock files")?;
-
-    // The state device's mount, needed here when it holds layer images.
-    let state_opts = match state {
-        StateSource::Device(_) => {
-            let o = mountopt::split(c.stateflags.unwrap_or(b"")).map_err(PlanError::StateFlags)?;
-            check_allowed(&o, "overinit.stateflags=")?;
-            Some(o)
-        }
-        StateSource::Tmpfs => None,
-    };
-    let state_fstype = match c.statefstype {
-        Some(t) => FsType::Given(t),
-        None => FsType::ProbedState,
-    };
-
-    // Phase `layers` — extra read-only lower layers, bottom first. Images
-    // on the state device need it mounted now: read-only (a read-only mount
-    // of a clean filesystem writes nothing, so a failed boot still leaves
-    // it untouched), made read-write in phase `state`.
-    let on_state = items(c.layers).any(|l| l.starts_with(STATE_PREFIX));
-    if c.layers.is_some() && !overlay {
-        return Err(PlanError::Layers("extra layers need the overlay (not overinit.overlay=off)"));
-    }
-    if on_state {
-        let Some(o) = &state_opts else {
-            return Err(PlanError::Layers("images under /data/state/ need a state device (overinit.state=)"));
         };
-        b.mount(
-            Layers,
-            Source::State,
-            STATE,
-            state_fstype,
-            o.flags | ms::RDONLY,
-            &[&o.data],
-            "the state device, read-only until the new root is valid: it holds layer images",
-        )?;
+        self.mount(Phase::Base, Source::Root, NEWROOT, fstype, rootopts.flags | ro, &[&rootopts.data], why)
     }
-    // lowerdir lists the top layer first: the last named, down to the base.
-    let mut lower = MAX_LAYERS * LAYER_STRIDE;
-    for spec in items(c.layers) {
-        lower = lower.checked_sub(LAYER_STRIDE).ok_or(PlanError::Layers("more than 8 layers"))?;
-        let target = &LOWER[lower..lower + LAYER_STRIDE - 1];
-        b.mkdir(Layers, target, 0o755, "mount point of an extra layer")?;
-        b.push(Layers, target, Op::Layer { spec }, "overinit.layers=: read-only, stacked above the base")?;
-    }
-    let mut lowerdir = [0u8; 9 + LOWER.len()];
-    let lowerdir = concat(&mut lowerdir, b"lowerdir=", &LOWER.as_bytes()[lower..]);
 
-    // Phase 8 — overlay. lowerdir may equal the target (checked on 6.1):
-    // the overlay covers the base at the same place. Options of our own are
-    // split like any other (only overlayfs data may remain).
-    let extra = mountopt::split(c.overlayopts.unwrap_or(b"")).map_err(|e| PlanError::OverlayOpts(Some(e)))?;
-    if extra.flags | extra.propagation != 0 {
-        return Err(PlanError::OverlayOpts(None));
+    /// `roothash=`: the hash device must appear too (phase `devices`, unless
+    /// it is the data device), then the dm-verity device is made (phase
+    /// `base`, before the base mount).
+    fn verity(&mut self, c: &Cmdline<'a>, verity: Option<Verity<'a>>) -> Result<(), PlanError> {
+        let Some(v) = verity else { return Ok(()) };
+        if v.hash != v.data {
+            let timeout_s =
+                if c.rootwait { None } else { Some(c.rootdelay.or(c.timeout).unwrap_or(DEFAULT_TIMEOUT_S)) };
+            let wait = Op::Wait { source: Source::VerityHash, spec: v.hash, timeout_s };
+            self.push(Phase::Devices, "", wait, "the verity hash device (systemd.verity_root_hash=)")?;
+        }
+        let why = "dm-verity over the root device, read-only; a wrong root hash stops the boot here";
+        self.push(Phase::Base, "", Op::Verity(v), why)
     }
-    if overlay {
-        b.mount(
-            Overlay,
+
+    /// Phase 7 — data: `/data` and the RAM of the overlay.
+    fn data(&mut self, c: &Cmdline<'a>) -> Result<(), PlanError> {
+        self.fixed(Phase::Data, &DATA)?;
+        let mut sized = [0u8; 40];
+        let size_opt = concat(&mut sized, b"size=", c.size.unwrap_or(DEFAULT_SIZE));
+        let mut inodes = [0u8; 40];
+        let inodes_opt = c.inodes.map_or(&b""[..], |n| concat(&mut inodes, b"nr_inodes=", n));
+        self.mount(
+            Phase::Data,
+            Source::Fixed("tmpfs"),
+            "/data/system",
+            FsType::Fixed("tmpfs"),
+            0,
+            &[size_opt, inodes_opt, b"mode=0755"],
+            "RAM for the upper and work layers: writes vanish at reboot",
+        )?;
+        self.fixed(Phase::Data, &DATA_DIRS)
+    }
+
+    /// Phase `layers` — extra read-only lower layers, bottom first. Images
+    /// on the state device need it mounted now: read-only (a read-only
+    /// mount of a clean filesystem writes nothing, so a failed boot still
+    /// leaves it untouched), made read-write in phase `state`. Returns where
+    /// the overlay's lowerdir starts in [`LOWER`].
+    fn layers(&mut self, c: &Cmdline<'a>, state: &StateMount<'a>) -> Result<usize, PlanError> {
+        use Phase::Layers;
+        if c.layers.is_some() && c.overlay == OverlayMode::Off {
+            return Err(PlanError::Layers("extra layers need the overlay (not overinit.overlay=off)"));
+        }
+        if state.early {
+            let Some(o) = &state.opts else {
+                return Err(PlanError::Layers("images under /data/state/ need a state device (overinit.state=)"));
+            };
+            self.push(Layers, STATE, Op::SetRo { ro: true }, "the state's block device, read-only for everyone")?;
+            self.mount(
+                Layers,
+                Source::State,
+                STATE,
+                state.fstype,
+                o.flags | ms::RDONLY,
+                &[&o.data],
+                "the state device, read-only until the new root is valid: it holds layer images",
+            )?;
+        }
+        // lowerdir lists the top layer first: the last named, down to the base.
+        let mut lower = MAX_LAYERS * LAYER_STRIDE;
+        for spec in items(c.layers) {
+            lower = lower.checked_sub(LAYER_STRIDE).ok_or(PlanError::Layers("more than 8 layers"))?;
+            let target = &LOWER[lower..lower + LAYER_STRIDE - 1];
+            self.mkdir(Layers, target, 0o755, "mount point of an extra layer")?;
+            self.push(Layers, target, Op::Layer { spec }, "overinit.layers=: read-only, stacked above the base")?;
+        }
+        Ok(lower)
+    }
+
+    /// Phase 8 — overlay. lowerdir may equal the target (checked on 6.1):
+    /// the overlay covers the base at the same place. Options of our own are
+    /// split like any other (only overlayfs data may remain).
+    fn overlay(&mut self, c: &Cmdline<'a>, lower: usize) -> Result<(), PlanError> {
+        let mut lowerdir = [0u8; 9 + LOWER.len()];
+        let lowerdir = concat(&mut lowerdir, b"lowerdir=", &LOWER.as_bytes()[lower..]);
+        let extra = mountopt::split(c.overlayopts.unwrap_or(b"")).map_err(|e| PlanError::OverlayOpts(Some(e)))?;
+        if extra.flags | extra.propagation != 0 {
+            return Err(PlanError::OverlayOpts(None));
+        }
+        if c.overlay == OverlayMode::Off {
+            return Ok(());
+        }
+        self.mount(
+            Phase::Overlay,
             Source::Fixed("overlay"),
             NEWROOT,
             FsType::Fixed("overlay"),
@@ -523,101 +774,74 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
             &[lowerdir, &extra.data],
             "the new root: base read-only below, tmpfs above",
         )?;
-    }
-
-    // Phase 9 — system mounts in the new root, in the seed's order.
-    b.mkdir(System, "/mnt/newroot/run", 0o755, "made in the upper layer if the base lacks it")?;
-    b.mount(
-        System,
-        Source::Fixed("tmpfs"),
-        "/mnt/newroot/run",
-        FsType::Fixed("tmpfs"),
-        ms::NOSUID | ms::NODEV,
-        &[b"mode=0755"],
-        "fresh runtime state, mode 0755",
-    )?;
-    b.mkdir(System, "/mnt/newroot/dev", 0o755, "mount point")?;
-    b.rbind(System, "/dev", "/mnt/newroot/dev", "the devtmpfs mounted in phase 1, with its submounts")?;
-    b.rslave(System, "/mnt/newroot/dev", "seed: system mounts are rslave (systemd)")?;
-    b.mkdir(System, "/mnt/newroot/proc", 0o555, "mount point")?;
-    b.rbind(System, "/proc", "/mnt/newroot/proc", "procfs, with its submounts")?;
-    b.rslave(System, "/mnt/newroot/proc", "seed: system mounts are rslave")?;
-    b.mkdir(System, "/mnt/newroot/sys", 0o555, "mount point")?;
-    b.rbind(System, "/sys", "/mnt/newroot/sys", "sysfs, with its submounts")?;
-    b.rslave(System, "/mnt/newroot/sys", "seed: system mounts are rslave")?;
-    b.mount(
-        System,
-        Source::Fixed("cgroup2"),
-        "/mnt/newroot/sys/fs/cgroup",
-        FsType::Fixed("cgroup2"),
-        ms::NOSUID | ms::NODEV | ms::NOEXEC,
-        &[],
-        "fresh cgroup v2 hierarchy (sysfs provides the directory)",
-    )?;
-    b.rslave(System, "/mnt/newroot/sys/fs/cgroup", "seed: system mounts are rslave (systemd)")?;
-    b.mkdir(System, "/mnt/newroot/home", 0o755, "mount point (for the state's homes)")?;
-    b.mkdir(System, "/mnt/newroot/data", 0o755, "mount point (for /data)")?;
-    b.mkdir(System, "/mnt/newroot/tmp", 0o1777, "mount point")?;
-    b.mount(
-        System,
-        Source::Fixed("tmpfs"),
-        "/mnt/newroot/tmp",
-        FsType::Fixed("tmpfs"),
-        ms::NOSUID | ms::NODEV,
-        &[b"mode=1777"],
-        "world-writable, sticky, gone at reboot",
-    )?;
-    // (Phase `validate` runs here, in init: the real init is proven
-    // runnable in the new root, with every mount above made.)
-
-    // Phase `state` — THE POINT OF NO RETURN (docs/design.md). The
-    // persistent device is mounted read-write only now, after everything
-    // that can fail without it has succeeded, so a failed boot never writes
-    // to it (mounting ext4 read-write alone updates its superblock). The
-    // seed mounts it before the overlay; nothing in the overlay depends on
-    // it. What needs it follows: /home, /data (which shows it), the
-    // persisted paths.
-    match &state_opts {
-        Some(o) => {
-            b.mount(
-                State,
-                Source::State,
-                STATE,
-                state_fstype,
-                o.flags | if on_state { ms::REMOUNT } else { 0 },
-                &[&o.data],
-                if on_state {
-                    "the state device, read-write now that the new root is valid"
-                } else {
-                    "the persistent state device: /home and what must survive"
-                },
-            )?;
+        if c.overlay == OverlayMode::Try {
+            self.otherwise(Fallback::NoOverlay);
         }
-        None => {
-            b.mount(
-                State,
-                Source::Fixed("tmpfs"),
-                STATE,
-                FsType::Fixed("tmpfs"),
-                ms::NOSUID | ms::NODEV,
-                &[b"mode=0755"],
-                "no state device configured: state is volatile",
-            )?;
-        }
-    }
-    b.mkdir(State, "/data/state/home", 0o755, "persistent home directories (made once, on first boot)")?;
-    b.rbind(State, "/data/state/home", "/mnt/newroot/home", "persistent homes on top of the overlay")?;
-    b.rbind(State, "/data", "/mnt/newroot/data", "system tmpfs and state, visible in the new root")?;
-    // Persisted paths last (nothing mounted above hides them), in byte
-    // order: a parent sorts before its children, so it is seeded and bound
-    // first. Duplicates are dropped.
-    let mut last: &[u8] = b"";
-    while let Some(path) = items(c.persist).filter(|p| *p > last).min() {
-        b.push(State, NEWROOT, Op::Persist { path }, "overinit.persist=: seeded from the root on first boot")?;
-        last = path;
+        Ok(())
     }
 
-    Ok(Plan { root, state, steps: b.steps, verity })
+    /// Phase 9 — system mounts in the new root.
+    fn system_mounts(&mut self) -> Result<(), PlanError> {
+        self.fixed(Phase::System, &SYSTEM)
+    }
+
+    /// Phase 10 — validate: the real init is proven runnable in the new
+    /// root, with every mount above made.
+    fn validate(&mut self, c: &Cmdline<'a>) -> Result<(), PlanError> {
+        let why = "what execve will run, as it will resolve after the switch (docs/design.md §2)";
+        self.push(Phase::Validate, NEWROOT, Op::FindInit { given: c.init }, why)
+    }
+
+    /// Phase `state` — THE POINT OF NO RETURN (docs/design.md §2). The
+    /// persistent device is mounted read-write only now, after everything
+    /// that can fail without it has succeeded, so a failed boot never
+    /// writes to it (mounting ext4 read-write alone updates its
+    /// superblock). The seed mounts it before the overlay; nothing in the
+    /// overlay depends on it.
+    fn state(&mut self, state: &StateMount<'a>) -> Result<(), PlanError> {
+        use Phase::State;
+        let Some(o) = &state.opts else {
+            return self.tmpfs(State, STATE, b"mode=0755", "no state device configured: state is volatile");
+        };
+        if state.early {
+            self.push(State, STATE, Op::SetRo { ro: false }, "the point of no return: writable again")?;
+        }
+        self.mount(
+            State,
+            Source::State,
+            STATE,
+            state.fstype,
+            o.flags | if state.early { ms::REMOUNT } else { 0 },
+            &[&o.data],
+            if state.early {
+                "the state device, read-write now that the new root is valid"
+            } else {
+                "the persistent state device: /home and what must survive"
+            },
+        )
+    }
+
+    /// Phase `state`, what needs the state: /home and /data (which shows it).
+    fn state_binds(&mut self) -> Result<(), PlanError> {
+        self.fixed(Phase::State, &STATE_BINDS)
+    }
+
+    /// Phase `state`, last (nothing mounted above hides them): the persisted
+    /// paths in byte order — a parent sorts before its children, so it is
+    /// seeded and bound first. Duplicates are dropped.
+    fn persisted(&mut self, c: &Cmdline<'a>) -> Result<(), PlanError> {
+        let mut last: &[u8] = b"";
+        while let Some(path) = items(c.persist).filter(|p| *p > last).min() {
+            self.push(
+                Phase::State,
+                NEWROOT,
+                Op::Persist { path },
+                "overinit.persist=: seeded from the root on first boot",
+            )?;
+            last = path;
+        }
+        Ok(())
+    }
 }
 
 fn check_allowed(o: &mountopt::MountOpts, what: &'static str) -> Result<(), PlanError> {
@@ -692,6 +916,7 @@ pub fn resolve<'s>(step: &'s Step<'_>, found: &Found<'s>) -> (&'s [u8], &'s [u8]
                 Source::Fixed(s) => s.as_bytes(),
                 Source::Root => found.root_dev,
                 Source::State => found.state_dev,
+                Source::VerityHash => b"",
             };
             let fs: &[u8] = match fstype {
                 FsType::None => b"",
@@ -732,6 +957,14 @@ pub fn execute<K: Kernel>(
                 k.persist(cpath(&mut a, STATE.as_bytes(), path), cpath(&mut b, NEWROOT.as_bytes(), path))
             }
             Op::Layer { spec, .. } => k.layer(spec, step.target),
+            // Run by the boot itself, with what the step carries.
+            Op::LoadModules
+            | Op::Wait { .. }
+            | Op::SetRo { .. }
+            | Op::FindInit { .. }
+            | Op::Verity(_)
+            | Op::SwitchRoot
+            | Op::Exec => Ok(()),
         };
         r.map_err(|errno| StepFailure { index, errno })?;
     }
@@ -837,6 +1070,44 @@ mod tests {
     /// A retry after the emergency shell resumes at the step that failed:
     /// what succeeded before it is not done twice (no stacked mounts).
     #[test]
+    fn a_verified_base() {
+        let h = "0f".repeat(32);
+        let line = std::format!("root=/dev/vda roothash={h} systemd.verity_root_hash=/dev/vdc rw overinit.overlay=off");
+        let c = Cmdline::parse(line.as_bytes());
+        let plan = build(&c).unwrap();
+        let ops: std::vec::Vec<(Phase, &Op)> = plan.steps.iter().map(|s| (s.phase, &s.op)).collect();
+        // The hash device is waited for, the dm device made before the
+        // base mount, which is read-only even with rw and no overlay.
+        let wait =
+            ops.iter().position(|(_, o)| matches!(o, Op::Wait { source: Source::VerityHash, spec: b"/dev/vdc", .. }));
+        let verity = ops.iter().position(|(p, o)| *p == Phase::Base && matches!(o, Op::Verity(v) if v.data == b"/dev/vda" && v.hash == b"/dev/vdc" && v.roothash == h.as_bytes()));
+        let base = ops.iter().position(|(p, o)| {
+            *p == Phase::Base && matches!(o, Op::Mount { source: Source::Root, flags, .. } if flags & ms::RDONLY != 0)
+        });
+        assert!(matches!((wait, verity, base), (Some(w), Some(v), Some(b)) if w < v && v < b), "{ops:?}");
+        // Appended tree: the data device is the hash device; no second wait.
+        let line =
+            std::format!("systemd.verity_root_data=LABEL=d roothash={h} systemd.verity_root_options=hash-offset=4096");
+        let plan = build(&Cmdline::parse(line.as_bytes())).unwrap();
+        assert_eq!(plan.root, b"LABEL=d");
+        assert!(plan
+            .steps
+            .iter()
+            .any(|s| matches!(&s.op, Op::Verity(v) if v.hash == b"LABEL=d" && v.options.hash_offset == Some(4096))));
+        assert!(!plan.steps.iter().any(|s| matches!(s.op, Op::Wait { source: Source::VerityHash, .. })));
+        // No hash tree named; verity keys without roothash=; no data device.
+        for line in [
+            std::format!("root=/dev/vda roothash={h}"),
+            "root=/dev/vda systemd.verity_root_hash=/dev/vdc".into(),
+            std::format!("roothash={h} systemd.verity_root_hash=/dev/vdc"),
+        ] {
+            assert!(matches!(build(&Cmdline::parse(line.as_bytes())), Err(PlanError::Verity(_))), "{line}");
+        }
+        // Without roothash= nothing changes.
+        assert!(!build(&Cmdline::parse(b"root=/dev/vda")).unwrap().steps.iter().any(|s| matches!(s.op, Op::Verity(_))));
+    }
+
+    #[test]
     fn a_retry_resumes_at_the_failed_step() {
         let plan = build(&Cmdline::parse(b"root=/dev/vda overinit.state=/dev/vdb")).unwrap();
         let mut k = Recorder { fail_on: Some(("/mnt/newroot/sys", 2)), ..Default::default() };
@@ -848,6 +1119,46 @@ mod tests {
         assert!(again.calls[0].starts_with("mount /sys /mnt/newroot/sys"), "{:?}", again.calls);
         assert!(!again.calls.iter().any(|c| c.contains("/mnt/newroot/run")), "run is not mounted twice");
         assert!(done > 0);
+    }
+
+    fn base_mount<'p>(plan: &'p Plan<'_>) -> &'p Step<'p> {
+        plan.steps.iter().find(|s| s.phase == Phase::Base && matches!(s.op, Op::Mount { .. })).unwrap()
+    }
+
+    /// Every phase from `modules` on is in the plan, with what the boot
+    /// needs to run it and the fallbacks the command line asks for.
+    #[test]
+    fn the_boot_runs_from_the_plan() {
+        let ops = |cmd: &[u8]| -> StdVec<(Phase, Op<'static>, Fallback)> {
+            let c = Cmdline::parse(std::vec::Vec::leak(cmd.to_vec()));
+            build(&c).unwrap().steps.iter().map(|s| (s.phase, s.op.clone(), s.otherwise)).collect()
+        };
+        let plain = ops(b"root=/dev/vda rootdelay=3 overinit.state=LABEL=s");
+        let phases: StdVec<Phase> = plain.iter().map(|s| s.0).collect();
+        for phase in Phase::ALL.into_iter().filter(|p| *p >= Phase::Modules && *p != Phase::Layers) {
+            assert!(phases.contains(&phase), "{phase:?}");
+        }
+        let waits: StdVec<&Op> = plain.iter().filter(|s| s.0 == Phase::Devices).map(|s| &s.1).collect();
+        assert_eq!(
+            waits,
+            [
+                &Op::Wait { source: Source::Root, spec: b"/dev/vda", timeout_s: Some(3) },
+                &Op::Wait { source: Source::State, spec: b"LABEL=s", timeout_s: Some(3) }
+            ]
+        );
+        assert!(plain.iter().all(|s| s.2 == Fallback::Stop));
+        assert!(plain.contains(&(Phase::Validate, Op::FindInit { given: None }, Fallback::Stop)));
+        assert_eq!(plain.last().unwrap().1, Op::Exec);
+        // rootwait: no limit; init= is what validate looks for.
+        let given = ops(b"root=/dev/vda rootwait init=/bin/x");
+        assert!(given.iter().any(|s| s.1 == Op::Wait { source: Source::Root, spec: b"/dev/vda", timeout_s: None }));
+        assert!(given.iter().any(|s| s.1 == Op::FindInit { given: Some(b"/bin/x") }));
+        // The fallbacks sit on the step they replace.
+        let fallbacks = ops(b"root=/dev/vda overinit.state=/dev/vdb overinit.state.nofail overinit.overlay=try");
+        let on = |f| fallbacks.iter().filter(|s| s.2 == f).map(|s| (s.0, s.1.clone())).collect::<StdVec<_>>();
+        assert!(matches!(&on(Fallback::TmpfsState)[..], [(Phase::Devices, Op::Wait { source: Source::State, .. })]));
+        assert!(matches!(&on(Fallback::NoOverlay)[..], [(Phase::Overlay, Op::Mount { .. })]));
+        assert!(ops(b"root=/dev/vda overinit.overlay=off").iter().all(|s| s.0 != Phase::Overlay));
     }
 
     #[test]
@@ -911,7 +1222,7 @@ mod tests {
     #[test]
     fn probed_and_given_fstypes() {
         let plan = build(&Cmdline::parse(b"root=LABEL=r rootfstype=xfs overinit.state=LABEL=s")).unwrap();
-        let (_, fs) = resolve(&plan.steps[1], &FOUND);
+        let (_, fs) = resolve(base_mount(&plan), &FOUND);
         assert_eq!(fs, b"xfs");
         let state = plan.steps.iter().find(|s| s.target == STATE && matches!(s.op, Op::Mount { .. })).unwrap();
         assert_eq!(resolve(state, &FOUND), (&b"/dev/vdb"[..], &b"ext4"[..]));
@@ -929,7 +1240,7 @@ mod tests {
         // The overlay mount on the same target fails with ENODEV → the module hint.
         let overlay = plan.steps.iter().position(|s| s.phase == Phase::Overlay).unwrap();
         assert!(hint(&plan.steps[overlay], 19).unwrap().contains("overlay module"));
-        assert!(hint(&plan.steps[1], 22).unwrap().contains("rootfstype"));
+        assert!(hint(base_mount(&plan), 22).unwrap().contains("rootfstype"));
     }
 
     #[test]
@@ -956,8 +1267,10 @@ mod tests {
             b"root=/dev/vda",
         ] {
             let plan = build(&Cmdline::parse(cmd)).unwrap();
-            for step in &plan.steps {
+            // (switch and exec follow the state phase: past the point of no return too.)
+            for step in plan.steps.iter().filter(|s| s.phase <= Phase::State) {
                 let stateful = match &step.op {
+                    Op::SetRo { ro } => !ro,
                     Op::Persist { .. } => true,
                     Op::Mount { source: Source::State, flags, .. } => flags & ms::RDONLY == 0,
                     Op::Mount { source: Source::Fixed(src), .. } => src.starts_with("/data") || step.target == STATE,
@@ -1000,7 +1313,10 @@ mod tests {
             (Phase::Layers, "mount layer", &b"/data/state/a.erofs"[..])
         );
         assert!(hint(step, 2).unwrap().contains("loop"));
-        assert_eq!(plan.steps.iter().find(|s| s.phase == Phase::State).unwrap().action(), "remount");
+        let state: StdVec<&Op> = plan.steps.iter().filter(|s| s.phase == Phase::State).map(|s| &s.op).take(2).collect();
+        assert!(matches!(state[..], [Op::SetRo { ro: false }, Op::Mount { flags, .. }] if flags & ms::REMOUNT != 0));
+        let layers = plan.steps.iter().find(|s| s.phase == Phase::Layers).unwrap();
+        assert_eq!(layers.op, Op::SetRo { ro: true }, "read-only for everyone before the read-only mount");
         // Layers on devices only: the state is mounted once, in phase state.
         let plan = build(&Cmdline::parse(b"root=/dev/vda overinit.state=/dev/vdb overinit.layers=/dev/vdc")).unwrap();
         assert!(plan.steps.iter().all(|s| s.phase != Phase::Layers || s.target != STATE));

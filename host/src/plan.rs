@@ -5,7 +5,7 @@
 
 use overinit::cmdline::Cmdline;
 use overinit::mountopt::{self, ms};
-use overinit::plan::{self, FsType, Op, Phase, Plan, Source, StateSource, NEWROOT, STATE};
+use overinit::plan::{self, Fallback, FsType, Op, Phase, Plan, Source, StateSource, NEWROOT, STATE};
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -111,73 +111,162 @@ pub fn render(c: &Cmdline<'_>) -> Result<String, String> {
     for p in c.problems.iter().filter(|p| p.kind == overinit::cmdline::ProblemKind::UnknownKey) {
         let _ = writeln!(out, "# warning: unknown parameter {} (ignored)", String::from_utf8_lossy(p.key));
     }
-    let init = c.init.map_or_else(
-        || "the first of /sbin/init /etc/init /bin/init /bin/sh".to_string(),
-        |i| String::from_utf8_lossy(i).into_owned(),
-    );
-    let validate = |out: &mut String| {
-        let _ = writeln!(out, "\n# phase: {}", Phase::Validate.name());
-        let test = match c.init {
-            Some(_) => format!("test -x /mnt/newroot{init}"),
-            None => "for i in /sbin/init /etc/init /bin/init /bin/sh; do test -x /mnt/newroot$i && break; done".into(),
-        };
-        let _ = writeln!(out, "{test:<72} # a regular file with an x bit, inside the new root");
-        let _ = writeln!(
-            out,
-            "{:<72} # a native ELF ({}) whose PT_INTERP is there, or a #! line whose interpreter runs",
-            "# proven runnable as execve would see it",
-            overinit::exe::NATIVE.name
-        );
-        let _ = writeln!(out, "\n# ---- point of no return: the state device is written from here on ----");
-    };
-    // With layer images on it, the state is mounted read-only early, on a
-    // block device made read-only until the point of no return.
-    let state_early = plan.steps.iter().any(|s| s.phase == Phase::Layers && s.target == STATE);
-    let state_dev = match plan.state {
-        StateSource::Device(s) => sh(s),
-        StateSource::Tmpfs => String::new(),
-    };
+    let _ = writeln!(out, "\n# phase: {} (before the command line is read)", Phase::Early.name());
+    for (fstype, target, flags, data) in plan::EARLY_MOUNTS {
+        let cmd = mount_line(fstype.as_bytes(), target, &format!("-t {fstype} "), flags, data.as_bytes());
+        let _ = writeln!(out, "{cmd:<72} # already mounted (EBUSY) is fine");
+    }
     let mut phase = None;
-    let mut validated = false;
     for step in &plan.steps {
         if phase != Some(step.phase) {
-            if step.phase > Phase::Validate && !validated {
-                validate(&mut out);
-                validated = true;
-            }
             phase = Some(step.phase);
+            if step.phase == Phase::State {
+                let _ = writeln!(out, "\n# ---- point of no return: the state device is written from here on ----");
+            }
             let _ = writeln!(out, "\n# phase: {}", step.phase.name());
-            if state_early && step.phase == Phase::Layers {
-                let cmd = format!("blockdev --setro {state_dev}");
-                let _ = writeln!(out, "{cmd:<72} # refused if its journal needs recovery: nothing may write to it");
-            }
-            if state_early && step.phase == Phase::State {
-                let cmd = format!("blockdev --setrw {state_dev}");
-                let _ = writeln!(out, "{cmd:<72} # the point of no return: writable again");
-            }
         }
-        let _ = writeln!(out, "{:<72} # {}", command(&plan, step), step.why);
+        for (cmd, why) in commands(&plan, step) {
+            let _ = writeln!(out, "{cmd:<72} # {why}");
+        }
+        fallback(&mut out, c, step);
     }
-    if !validated {
-        validate(&mut out);
-    }
-    let _ = writeln!(out, "\n# phase: {}", Phase::Switch.name());
-    for (cmd, why) in [
-        ("cd /mnt/newroot && mkdir oldroot", "pivot_root needs a place for the old root"),
-        ("pivot_root . oldroot && cd /", "fallback: mount --move . / && chroot ."),
-        ("# empty /oldroot on its own device only", "frees the initramfs memory; never crosses st_dev"),
-        ("umount -l /oldroot && rmdir /oldroot", "no trace of the initramfs remains"),
-    ] {
-        let _ = writeln!(out, "{cmd:<72} # {why}");
-    }
-    let _ = writeln!(out, "\n# phase: {}", Phase::Exec.name());
-    let exec = format!("exec {init}");
-    let _ = writeln!(out, "{exec:<72} # with the kernel's argv and environment");
     let _ = writeln!(out, "\n# end state the real init sees:");
     for line in end_state(&plan, c) {
         let _ = writeln!(out, "#   {line}");
     }
     Ok(out)
+}
+
+/// What the boot does instead of stopping, under the step it follows.
+fn fallback(out: &mut String, c: &Cmdline<'_>, step: &plan::Step<'_>) {
+    match step.otherwise {
+        Fallback::Stop => {}
+        Fallback::NoOverlay => {
+            let _ = writeln!(
+                out,
+                "#   on ENODEV (no overlayfs): no overlay, the base read-only is the root, a warning (overinit.overlay=try)"
+            );
+        }
+        Fallback::TmpfsState => {
+            let _ = writeln!(
+                out,
+                "#   if it does not appear: a warning, and an EMPTY tmpfs state (overinit.state.nofail); phase state becomes:"
+            );
+            match plan::build_for(c, StateSource::Tmpfs) {
+                Ok(p) => {
+                    for s in p.steps.iter().filter(|s| s.phase == Phase::State) {
+                        for (cmd, _) in commands(&p, s) {
+                            let _ = writeln!(out, "#     {cmd}");
+                        }
+                    }
+                }
+                Err(e) => {
+                    let _ = writeln!(out, "#     (none: the boot stops: {})", e.describe().1);
+                }
+            }
+        }
+    }
+}
+
+/// A step as shell lines, each with its why.
+fn commands(plan: &Plan<'_>, step: &plan::Step<'_>) -> Vec<(String, String)> {
+    let why = step.why.to_string();
+    let one = |cmd: String| vec![(cmd, why.clone())];
+    match &step.op {
+        Op::LoadModules => one(format!("# finit_module each of {}, in order", overinit::layout::MODULE_LIST)),
+        Op::Wait { spec, timeout_s, .. } => {
+            let limit = timeout_s.map_or("rootwait: no limit".to_string(), |s| format!("at most {s} s"));
+            one(format!("# wait for {} ({limit})", sh(spec)))
+        }
+        Op::SetRo { ro } => {
+            let dev = match plan.state {
+                StateSource::Device(s) => sh(s),
+                StateSource::Tmpfs => String::new(),
+            };
+            let (flag, more) =
+                if *ro { ("--setro", "; refused first if its journal needs recovery") } else { ("--setrw", "") };
+            vec![(format!("blockdev {flag} {dev}"), format!("{why}{more}"))]
+        }
+        Op::FindInit { given: Some(init) } => {
+            vec![(format!("i={}; test -x /mnt/newroot$i", sh(init)), format!("{why} (init=)")), exe_rule()]
+        }
+        Op::FindInit { given: None } => vec![
+            (
+                format!("for i in {}; do test -x /mnt/newroot$i && break; done", plan::INIT_CANDIDATES.join(" ")),
+                format!("{why}: the first that runs (the kernel's list)"),
+            ),
+            exe_rule(),
+        ],
+        Op::SwitchRoot => {
+            let old = plan::PUT_OLD;
+            vec![
+                (format!("cd {NEWROOT} && mkdir {old}"), why),
+                (format!("pivot_root . {old} && cd /"), "fallback: mount --move . / && chroot .".into()),
+                (
+                    format!("# empty /{old} on its own device only"),
+                    "frees the initramfs memory; never crosses st_dev".into(),
+                ),
+                (format!("umount -l /{old} && rmdir /{old}"), "no trace of the initramfs remains".into()),
+            ]
+        }
+        Op::Exec => one("exec \"$i\"".to_string()),
+        Op::Verity(v) => verity_commands(v, &why),
+        _ => one(command(plan, step)),
+    }
+}
+
+/// The dm-verity steps of a verified base, as veritysetup and dmsetup
+/// would do them.
+fn verity_commands(v: &plan::Verity<'_>, why: &str) -> Vec<(String, String)> {
+    let offset = v.options.hash_offset.unwrap_or(0);
+    let (data, hash) = (sh(v.data), sh(v.hash));
+    let mut opts = v.options.words.join(" ");
+    if !opts.is_empty() {
+        opts = format!(" {} {opts}", v.options.words.len());
+    }
+    let name = plan::VERITY_NAME;
+    vec![
+        (
+            format!("# read the verity superblock of {hash} at byte {offset}"),
+            "block sizes, algorithm, salt, data blocks; refused: no superblock, an unknown version".into(),
+        ),
+        (
+            format!("# check roothash={}", String::from_utf8_lossy(v.roothash)),
+            "its length for the algorithm, the data device's size, the tree's top block (sha256)".into(),
+        ),
+        (
+            format!(
+                "dmsetup create {name} --readonly --table \"0 SECTORS verity 1 {data} {hash} DBS HBS BLOCKS START ALG {} SALT{opts}\"",
+                String::from_utf8_lossy(v.roothash)
+            ),
+            format!("{why} (dm create, table load read-only, resume: ioctls, no dmsetup)"),
+        ),
+        (
+            "dd if=/dev/dm-N of=/dev/null bs=4096 count=1".into(),
+            "the kernel checks the tree on the first read: a wrong root hash fails here, before any mount".into(),
+        ),
+    ]
+}
+
+/// The validate rule beyond `test -x`, as a comment line.
+fn exe_rule() -> (String, String) {
+    (
+        "# proven runnable as execve would see it".to_string(),
+        format!(
+            "a native ELF ({}) whose PT_INTERP is there, or a #! line whose interpreter runs",
+            overinit::exe::NATIVE.name
+        ),
+    )
+}
+
+/// `mount [-t T ]-o OPTS SRC TARGET`.
+fn mount_line(src: &[u8], target: &str, t: &str, flags: u32, data: &[u8]) -> String {
+    let mut opts: Vec<String> = mountopt::words(flags, 0).map(str::to_string).collect();
+    if !data.is_empty() {
+        opts.push(String::from_utf8_lossy(data).into_owned());
+    }
+    let o = if opts.is_empty() { String::new() } else { format!("-o {} ", sh(opts.join(",").as_bytes())) };
+    format!("mount {t}{o}{} {target}", sh(src))
 }
 
 fn command(plan: &Plan<'_>, step: &plan::Step<'_>) -> String {
@@ -193,7 +282,11 @@ fn command(plan: &Plan<'_>, step: &plan::Step<'_>) -> String {
                     StateSource::Device(s) => s,
                     StateSource::Tmpfs => b"tmpfs",
                 },
+                Source::VerityHash => b"",
             };
+            // A verified base is mounted from the dm-verity device.
+            let verified = plan.steps.iter().any(|s| matches!(s.op, Op::Verity(_)));
+            let src: &[u8] = if verified && *source == Source::Root { b"/dev/dm-N" } else { src };
             if flags & ms::BIND != 0 {
                 let verb = if flags & ms::REC != 0 { "--rbind" } else { "--bind" };
                 return format!("mount {verb} {} {}", sh(src), step.target);
@@ -204,12 +297,7 @@ fn command(plan: &Plan<'_>, step: &plan::Step<'_>) -> String {
                 FsType::Given(s) => format!("-t {} ", sh(s)),
                 FsType::ProbedRoot | FsType::ProbedState => "-t auto ".to_string(),
             };
-            let mut opts: Vec<String> = mountopt::words(*flags, 0).map(str::to_string).collect();
-            if !data.is_empty() {
-                opts.push(String::from_utf8_lossy(data).into_owned());
-            }
-            let o = if opts.is_empty() { String::new() } else { format!("-o {} ", sh(opts.join(",").as_bytes())) };
-            format!("mount {t}{o}{} {}", sh(src), step.target)
+            mount_line(src, step.target, &t, *flags, data)
         }
         Op::Persist { path } => {
             let p = String::from_utf8_lossy(path);
@@ -225,6 +313,14 @@ fn command(plan: &Plan<'_>, step: &plan::Step<'_>) -> String {
             let lo = if spec.starts_with(overinit::cmdline::STATE_PREFIX) { ",loop" } else { "" };
             format!("mount -t auto -o ro{lo} {} {}", sh(spec), step.target)
         }
+        // Rendered by `commands`.
+        Op::LoadModules
+        | Op::Wait { .. }
+        | Op::SetRo { .. }
+        | Op::FindInit { .. }
+        | Op::Verity(_)
+        | Op::SwitchRoot
+        | Op::Exec => String::new(),
     }
 }
 

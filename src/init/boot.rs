@@ -16,9 +16,8 @@ use crate::switch;
 use crate::sys::{self, CVec};
 use overinit::cmdline::{Cmdline, OnError, OverlayMode, ProblemKind};
 use overinit::layout;
-use overinit::plan::{self, Found, Op, Phase, Plan, StateSource};
+use overinit::plan::{self, Fallback, Found, Op, Phase, Plan, Source, StateSource};
 use rustix::io::Errno;
-use rustix::mount::MountFlags;
 
 /// Longest command line we read (the kernel's COMMAND_LINE_SIZE is 2048 on
 /// x86 and 4096 on arm64), and longest image config.
@@ -88,14 +87,8 @@ pub fn run(argv: CVec<'static>, envp: CVec<'static>) -> ! {
     clock.lap(Phase::RootfsFix);
 
     // Phase 1 — early mounts, then the kernel log.
-    let nosuid_nodev = MountFlags::NOSUID | MountFlags::NODEV;
-    let early = [
-        ("devtmpfs", "/dev", MountFlags::NOSUID, &b"mode=0755"[..]),
-        ("proc", "/proc", nosuid_nodev | MountFlags::NOEXEC, &b""[..]),
-        ("sysfs", "/sys", nosuid_nodev | MountFlags::NOEXEC, &b""[..]),
-    ];
-    for (fstype, target, flags, data) in early {
-        if let Err(f) = switch::early_mount(fstype, target, flags, data) {
+    for (fstype, target, flags, data) in plan::EARLY_MOUNTS {
+        if let Err(f) = switch::early_mount(fstype, target, flags, data.as_bytes()) {
             fail::stop(&f, &envp);
         }
     }
@@ -189,7 +182,11 @@ impl<'a> Boot<'a> {
             Phase::Devices => self.devices(),
             Phase::Overlay => self.overlay(),
             Phase::Validate => {
-                self.init = Some(switch::find_init(self.c.init)?);
+                let given = self.plan.steps.iter().find_map(|s| match s.op {
+                    Op::FindInit { given } => Some(given),
+                    _ => None,
+                });
+                self.init = Some(switch::find_init(given.flatten())?);
                 Ok(())
             }
             Phase::Switch => {
@@ -258,7 +255,7 @@ impl<'a> Boot<'a> {
     /// of no return, so nothing — the kernel's filesystem code included —
     /// can write to it.
     fn protect_state_bdev(&mut self) -> Result<(), Fatal> {
-        let state_early = self.plan.steps.iter().any(|s| s.phase == Phase::Layers && s.target == plan::STATE);
+        let state_early = self.plan.steps.iter().any(|s| s.op == Op::SetRo { ro: true });
         let Some(d) = self.state.as_ref().filter(|_| state_early) else { return Ok(()) };
         let mut sb = [0u8; overinit::superblock::PROBE_BYTES];
         let n = sys::open_ro(&d.path).and_then(|fd| sys::read_at(&fd, &mut sb, 0)).unwrap_or(0);
@@ -279,7 +276,9 @@ impl<'a> Boot<'a> {
             return Ok(());
         }
         match self.steps(Phase::Overlay) {
-            Err(f) if self.c.overlay == OverlayMode::Try && f.errno == Some(Errno::NODEV) => {
+            Err(f)
+                if self.plan.steps[self.resume].otherwise == Fallback::NoOverlay && f.errno == Some(Errno::NODEV) =>
+            {
                 log::warn()
                     .s("overlay: the kernel has no overlayfs (ENODEV): booting the root read-only without an overlay (overinit.overlay=try)")
                     .emit();
@@ -290,22 +289,34 @@ impl<'a> Boot<'a> {
         }
     }
 
+    /// The plan's waits: the root's (its timeout is the phase's deadline),
+    /// then the state's, with its fallback.
     fn devices(&mut self) -> Result<(), Fatal> {
         let c = &self.c;
-        let timeout_s =
-            if c.rootwait { None } else { Some(c.rootdelay.or(c.timeout).unwrap_or(devices::DEFAULT_TIMEOUT_S)) };
+        let mut root_wait = None;
+        let mut state_wait = None;
+        let mut hash_wait = None;
+        for step in self.plan.steps.iter().filter(|s| s.phase == Phase::Devices) {
+            match step.op {
+                Op::Wait { source: Source::State, spec, .. } => state_wait = Some((spec, step.otherwise)),
+                Op::Wait { source: Source::VerityHash, spec, .. } => hash_wait = Some(spec),
+                Op::Wait { spec, timeout_s, .. } => root_wait = Some((spec, timeout_s)),
+                _ => {}
+            }
+        }
+        let (spec, timeout_s) = root_wait.unwrap_or((self.plan.root, None));
         let deadline = timeout_s.map(|s| sys::now_us() + u64::from(s) * 1_000_000);
         self.deadline = deadline;
-        let root = devices::find("wait for root device", self.plan.root, deadline)?;
+        let root = devices::find("wait for root device", spec, deadline)?;
         if c.rootfstype.is_none() && root.fstype.is_empty() {
             return Err(Fatal::msg(Phase::Devices, "identify filesystem on", &root.path, "no known superblock")
                 .with_hint("give rootfstype="));
         }
         self.root = Some(root);
-        if let Some(v) = self.plan.verity.as_ref().filter(|v| v.hash != v.data) {
-            self.verity_hash = Some(devices::find("wait for verity hash device", v.hash, deadline)?);
+        if let Some(spec) = hash_wait {
+            self.verity_hash = Some(devices::find("wait for verity hash device", spec, deadline)?);
         }
-        if let StateSource::Device(spec) = self.plan.state {
+        if let Some((spec, otherwise)) = state_wait {
             match devices::find("wait for state device", spec, deadline) {
                 Ok(d) if c.statefstype.is_none() && d.fstype.is_empty() => {
                     return Err(Fatal::msg(Phase::Devices, "identify filesystem on", &d.path, "no known superblock")
@@ -313,7 +324,7 @@ impl<'a> Boot<'a> {
                 }
                 Ok(d) => self.state = Some(d),
                 // (An ambiguous identifier is no missing device: it stops.)
-                Err(f) if c.state_nofail && f.detail == Some(devices::NOT_FOUND) => {
+                Err(f) if otherwise == Fallback::TmpfsState && f.detail == Some(devices::NOT_FOUND) => {
                     f.report();
                     log::warn()
                         .s("STATE DEVICE MISSING: booting with an EMPTY tmpfs state; nothing written to /home will be kept (overinit.state.nofail)")
@@ -334,7 +345,11 @@ impl<'a> Boot<'a> {
     /// `roothash=`: the base becomes the dm-verity device over the root
     /// device (once: a retried `base` keeps it).
     fn verify_base(&mut self) -> Result<(), Fatal> {
-        let (Some(v), Some(data), false) = (&self.plan.verity, &self.root, self.verified) else { return Ok(()) };
+        let v = self.plan.steps.iter().find_map(|s| match &s.op {
+            Op::Verity(v) => Some(v),
+            _ => None,
+        });
+        let (Some(v), Some(data), false) = (v, &self.root, self.verified) else { return Ok(()) };
         let hash = self.verity_hash.as_ref().unwrap_or(data);
         let mut dev = crate::verity::setup(v, data, hash)?;
         (dev.waited_us, dev.appeared_us, dev.found_us) = (data.waited_us, data.appeared_us, data.found_us);

@@ -34,10 +34,6 @@ pub struct Device {
     pub found_us: u64,
 }
 
-/// Default seconds to wait for a device when neither `rootwait` nor
-/// `rootdelay=` nor `overinit.timeout=` says otherwise.
-pub const DEFAULT_TIMEOUT_S: u32 = 10;
-
 /// The detail of a device timeout (the error report lists what was seen).
 pub const NOT_FOUND: &str =
     "not found before the timeout (rootwait waits forever, rootdelay=/overinit.timeout= set the limit)";

@@ -12,11 +12,11 @@
 use crate::fail::Fatal;
 use crate::sys::{self, CVec};
 use core::ffi::CStr;
-use overinit::plan::{Phase, NEWROOT};
+use overinit::plan::{Phase, INIT_CANDIDATES, NEWROOT};
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, CWD};
 use rustix::io::Errno;
-use rustix::mount::{MountFlags, UnmountFlags};
+use rustix::mount::UnmountFlags;
 
 /// Where the rootfs is bound before being moved onto `/` (exists in the image).
 const FIX_DIR: &CStr = c"/mnt";
@@ -82,9 +82,6 @@ fn root_is_own_parent(mountinfo: &[u8]) -> bool {
     false
 }
 
-/// The kernel's fallback list when `init=` is absent (init/main.c).
-pub const FALLBACK_INITS: [&str; 4] = ["/sbin/init", "/etc/init", "/bin/init", "/bin/sh"];
-
 /// Phase `validate`, right after the overlay and before the state device is
 /// touched. The real init must exist and be executable inside the new root,
 /// resolving symlinks as they will resolve after the switch (an absolute
@@ -102,7 +99,7 @@ pub fn find_init(given: Option<&[u8]>) -> Result<&[u8], Fatal> {
     // Like the kernel, the first candidate that runs; if none does, the
     // reason of the first one that exists.
     let mut first = None;
-    for cand in FALLBACK_INITS {
+    for cand in INIT_CANDIDATES {
         let mut interp = Interp::new();
         match runnable(&root, cand.as_bytes(), 0, &mut interp) {
             Ok(()) => return Ok(cand.as_bytes()),
@@ -115,13 +112,16 @@ pub fn find_init(given: Option<&[u8]>) -> Result<&[u8], Fatal> {
     if let Some((cand, why, interp)) = first {
         return Err(why.fatal("find", cand.as_bytes(), &interp));
     }
-    Err(Fatal::msg(
+    let mut f = Fatal::msg(
         Phase::Validate,
         "find",
-        b"/sbin/init, /etc/init, /bin/init, /bin/sh",
+        INIT_CANDIDATES[0].as_bytes(),
         "none is an executable file in the new root",
-    )
-    .with_hint("give init=PATH, or check that the root device holds a system"))
+    );
+    for cand in &INIT_CANDIDATES[1..] {
+        f.push(b", ").push(cand.as_bytes());
+    }
+    Err(f.with_hint("give init=PATH, or check that the root device holds a system"))
 }
 
 /// Why a file would not run (`runnable`), and which file: the init itself
@@ -328,8 +328,8 @@ pub fn exec(path: &[u8], argv: &CVec, envp: &CVec, start: (u64, u64)) -> Fatal {
 }
 
 /// Mount a filesystem the early way (phase 1): EBUSY means already there.
-pub fn early_mount(fstype: &str, target: &str, flags: MountFlags, data: &[u8]) -> Result<(), Fatal> {
-    match sys::mount(fstype.as_bytes(), target, fstype.as_bytes(), flags.bits(), data) {
+pub fn early_mount(fstype: &str, target: &str, flags: u32, data: &[u8]) -> Result<(), Fatal> {
+    match sys::mount(fstype.as_bytes(), target, fstype.as_bytes(), flags, data) {
         Ok(()) | Err(Errno::BUSY) => Ok(()),
         Err(errno) => {
             let mut f = Fatal::new(Phase::Early, "mount", fstype.as_bytes(), errno);

@@ -49,18 +49,10 @@ pub fn setup(v: &Verity<'_>, data: &Device, hash: &Device) -> Result<Device, Fat
     let len = verity::table(&sb, &data.path, &hash.path, offset, roothash, &v.options, &mut table)
         .map_err(|e| Fatal::msg(Phase::Base, "build verity table for", &data.path, e.message()))?;
     let name = dm::Name::new(VERITY_NAME.as_bytes()).ok_or_else(|| dm_fatal(dm_inval("dm create")))?;
-    // cryptsetup's uuid form, so dmsetup and lsblk know what made it.
-    let mut uuid = [0u8; 13 + 32 + 1 + VERITY_NAME.len()];
-    uuid[..13].copy_from_slice(b"CRYPT-VERITY-");
-    for (i, &b) in sb.uuid.iter().enumerate() {
-        uuid[13 + 2 * i..15 + 2 * i].copy_from_slice(&verity::hex2(b));
-    }
-    uuid[45] = b'-';
-    uuid[46..].copy_from_slice(VERITY_NAME.as_bytes());
     let ctl = dm::Control::open().map_err(|e| {
         dm_fatal(e).with_hint("no device-mapper: is dm_mod in the image (overinit pack --verity) or the kernel?")
     })?;
-    let dev = ctl.create(name, dm::Uuid::new(&uuid)).map_err(dm_fatal)?;
+    let dev = ctl.create(name, None).map_err(dm_fatal)?;
     // From here on, a failure removes the device again.
     let r = live(&ctl, name, &sb, &table[..len], dev, v.roothash);
     if r.is_err() {

@@ -97,7 +97,7 @@ scenario_verity_appended() {
 	expect_match "kmsg overinit: verity: /dev/dm-0 \(root\): 0 131072 verity 1 /dev/vda /dev/vda 4096 4096 16384 16385 sha256 $roothash "
 }
 
-scenario verity_wrong_hash "roothash= that is not the hash tree's: the boot stops in base with one line naming the device and the hash given, before anything is mounted; state unchanged"
+scenario verity_wrong_hash "roothash= that is not the hash tree's: the boot stops in base before anything is mounted, with one line naming the device and both hashes (sha256: the tree's top block hashed by overinit), or, for sha1, the kernel's EIO on the first read through dm-verity; state unchanged"
 scenario_verity_wrong_hash() {
 	local img state wrong
 	img=$(v_image)
@@ -107,6 +107,17 @@ scenario_verity_wrong_hash() {
 	fail_boot verity_wrong_hash "$DEFAULT_ARGS roothash=$wrong systemd.verity_root_hash=/dev/vdc" \
 		"$img" "$V_DATA:ro" "$state" "$V_HASH:ro"
 	expect_failed reboot "overinit: error: base: verify /dev/vda (roothash=$wrong, the hash tree's $V_ROOTHASH): the root hash does not match the hash tree — roothash= must be the \`Root hash:\` veritysetup format printed for this image"
+	expect_no_console "EXT4-fs (dm-0)"
+	# sha1: overinit does not hash it itself; the kernel refuses the first
+	# read through dm-verity (EIO), the device is removed again.
+	local data=$BUILD/disks/verity_wrong_hash-sha1-data.img hash=$BUILD/disks/verity_wrong_hash-sha1-hash.img root1
+	cp "$(v_data)" "$data"
+	rm -f "$hash"
+	root1=$(v_format "$data" "$hash" --hash=sha1)
+	wrong=$(printf '%s' "$root1" | tr '0-9a-f' '1-9a-f0')
+	fail_boot verity_wrong_hash_sha1 "$DEFAULT_ARGS roothash=$wrong systemd.verity_root_hash=/dev/vdc" \
+		"$img" "$data:ro" "$state" "$hash:ro"
+	expect_failed reboot "overinit: error: base: verify /dev/dm-0 (roothash=$wrong): EIO (input/output error), the root hash does not match the hash tree (or data block 0 is corrupted) — roothash= must be the \`Root hash:\` veritysetup format printed for this image"
 	expect_no_console "EXT4-fs (dm-0)"
 }
 

@@ -873,6 +873,50 @@ mod tests {
     }
 
     #[test]
+    fn verity_packs_device_mapper_or_says_the_kernel_lacks_it() {
+        let mut f = fixture("pack-verity");
+        f.args.verity = true;
+        // This kernel has no dm at all: refused, naming what is missing.
+        let m = f.dir.path().join("modules");
+        assert_eq!(
+            err(&f.args),
+            format!(
+                "--verity (or roothash= in --config): the kernel of {} has no dm_mod (CONFIG_BLK_DEV_DM): it cannot verify the base",
+                m.display()
+            )
+        );
+        // dm_mod, but no dm_verity.
+        let dep = fs::read_to_string(m.join("modules.dep")).unwrap();
+        let add = |m: &Path, file: &str| {
+            fs::create_dir_all(m.join(file).parent().unwrap()).unwrap();
+            fs::write(m.join(file), format!("\x7fELF {file}")).unwrap();
+        };
+        add(&m, "kernel/drivers/md/dm-mod.ko");
+        fs::write(m.join("modules.dep"), format!("{dep}kernel/drivers/md/dm-mod.ko:\n")).unwrap();
+        assert!(err(&f.args).contains("has no dm_verity (CONFIG_DM_VERITY)"));
+        // Both (dm_verity needs dm-bufio, as Debian's): all three packed, after their deps.
+        add(&m, "kernel/drivers/md/dm-bufio.ko");
+        add(&m, "kernel/drivers/md/dm-verity.ko");
+        fs::write(
+            m.join("modules.dep"),
+            format!(
+                "{dep}kernel/drivers/md/dm-mod.ko:\nkernel/drivers/md/dm-bufio.ko:\n\
+                 kernel/drivers/md/dm-verity.ko: kernel/drivers/md/dm-bufio.ko kernel/drivers/md/dm-mod.ko\n"
+            ),
+        )
+        .unwrap();
+        let report = run(&f.args, 0).unwrap();
+        assert_eq!(report.modules, ["dm_mod", "dm_bufio", "dm_verity"]);
+        // The same from the image's config: roothash= asks for it.
+        f.args.verity = false;
+        let config = f.dir.path().join("config");
+        fs::write(&config, format!("root=/dev/vda roothash={} systemd.verity_root_hash=/dev/vdb", "0".repeat(64)))
+            .unwrap();
+        f.args.config = Some(config);
+        assert_eq!(run(&f.args, 0).unwrap().modules, ["dm_mod", "dm_bufio", "dm_verity"]);
+    }
+
+    #[test]
     fn add_errors() {
         let mut f = fixture("pack-add");
         let src = f.dir.path().join("file");

@@ -591,7 +591,7 @@ pub struct Verity<'a> {
     pub hash: &'a [u8],
     pub roothash: &'a [u8],
     /// `systemd.verity_root_options=`, parsed.
-    pub options: crate::verity::Options,
+    pub options: crate::verity::Options<'a>,
 }
 
 /// The verified base's device-mapper name (systemd's: `/dev/mapper/root`).

@@ -236,10 +236,36 @@ pub const STATE_PREFIX: &[u8] = b"/data/state/";
 /// path under [`STATE_PREFIX`] (the rules of [`persist_rule`]), or a device
 /// spec.
 pub fn layer_rule(l: &[u8]) -> Option<&'static str> {
+    let (l, hash) = layer_roothash(l);
+    if hash.is_some() && !l.starts_with(STATE_PREFIX) {
+        return Some("a verified layer (:ROOTHASH) is an image under /data/state/ with its tree in NAME.verity");
+    }
     match l.strip_prefix(&STATE_PREFIX[..STATE_PREFIX.len() - 1]) {
         Some(rest) => persist_rule(rest),
         None => crate::devspec::DevSpec::parse(l).err().map(|e| e.message()),
     }
+}
+
+/// A layer's dm-verity root hash: `ITEM:HEX` is (ITEM, HEX) when HEX passes
+/// [`roothash_rule`]; anything else is the item itself, unverified.
+pub fn layer_roothash(l: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match l.iter().rposition(|&b| b == b':') {
+        Some(i) if roothash_rule(&l[i + 1..]).is_none() => (&l[..i], Some(&l[i + 1..])),
+        _ => (l, None),
+    }
+}
+
+/// The hash tree of a verified layer image, systemd's sidecar naming
+/// (`tools.raw` → `tools.verity`): the file name's extension replaced by
+/// `.verity` (appended if it has none), in `out`.
+pub fn verity_sidecar<'o>(image: &[u8], out: &'o mut [u8]) -> Option<&'o [u8]> {
+    let name = image.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
+    let stem = image[name..].iter().rposition(|&b| b == b'.').filter(|&d| d > 0).map_or(image.len(), |d| name + d);
+    let n = stem + b".verity".len();
+    let dst = out.get_mut(..n)?;
+    dst[..stem].copy_from_slice(&image[..stem]);
+    dst[stem..].copy_from_slice(b".verity");
+    Some(dst)
 }
 
 /// The non-empty items of a comma-separated list.
@@ -872,6 +898,24 @@ mod tests {
             let line = std::format!("roothash={}", "0".repeat(n));
             assert_eq!(Cmdline::parse(line.as_bytes()).problem_count, 0);
         }
+    }
+
+    #[test]
+    fn verified_layers() {
+        let h = "ab".repeat(32);
+        let item = std::format!("/data/state/layers/tools.erofs:{h}");
+        assert_eq!(layer_roothash(item.as_bytes()), (&b"/data/state/layers/tools.erofs"[..], Some(h.as_bytes())));
+        assert_eq!(layer_rule(item.as_bytes()), None);
+        // MAJ:MIN is no root hash; a device layer cannot be verified (yet).
+        assert_eq!(layer_roothash(b"8:1"), (&b"8:1"[..], None));
+        assert!(layer_rule(std::format!("LABEL=apps:{h}").as_bytes()).is_some());
+        let line = std::format!("overinit.layers=/dev/vdc,{item}");
+        assert_eq!(Cmdline::parse(line.as_bytes()).problem_count, 0);
+        let mut out = [0u8; 64];
+        assert_eq!(verity_sidecar(b"/data/state/l/tools.erofs", &mut out), Some(&b"/data/state/l/tools.verity"[..]));
+        assert_eq!(verity_sidecar(b"/data/state/l.d/tools", &mut out), Some(&b"/data/state/l.d/tools.verity"[..]));
+        assert_eq!(verity_sidecar(b"/data/state/l/.hidden", &mut out), Some(&b"/data/state/l/.hidden.verity"[..]));
+        assert_eq!(verity_sidecar(&[b'a'; 60], &mut out), None);
     }
 
     #[test]

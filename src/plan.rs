@@ -979,7 +979,7 @@ pub const HINT_FS_HELPER: &str = "the device is there: the filesystem could not 
 
 /// A hint for a failed step, where the cause is well known.
 pub fn hint(step: &Step<'_>, errno: i32) -> Option<&'static str> {
-    use crate::errno::num::{EACCES, EINVAL, ENODEV, ENOENT, ENOSPC, ENXIO, EROFS};
+    use crate::errno::num::{EACCES, EBADMSG, EINVAL, ENODEV, ENOENT, ENOSPC, ENXIO, EROFS};
     if let Op::Persist { .. } = step.op {
         return (errno == EROFS)
             .then_some("its mount point must exist in a read-only root (overinit.overlay=off without rw)");
@@ -990,6 +990,7 @@ pub fn hint(step: &Step<'_>, errno: i32) -> Option<&'static str> {
             ENXIO => Some("the layer's device did not appear in time (overinit.timeout=), or went away"),
             ENODEV => Some("is the filesystem's module (squashfs, erofs) in the image?"),
             EINVAL => Some("not a squashfs or erofs image the kernel can mount"),
+            EBADMSG => Some("its dm-verity set-up failed: the line above says why"),
             _ => None,
         };
     }

@@ -311,6 +311,17 @@ fn command(plan: &Plan<'_>, step: &plan::Step<'_>) -> String {
         }
         Op::Layer { spec } => {
             let lo = if spec.starts_with(overinit::cmdline::STATE_PREFIX) { ",loop" } else { "" };
+            if let (image, Some(hash)) = overinit::cmdline::layer_roothash(spec) {
+                let mut side = [0u8; 512];
+                let tree = overinit::cmdline::verity_sidecar(image, &mut side).unwrap_or(b"?");
+                return format!(
+                    "veritysetup open {} layer-N {} {} && mount -t auto -o ro /dev/dm-N {}",
+                    sh(image),
+                    sh(tree),
+                    String::from_utf8_lossy(hash),
+                    step.target
+                );
+            }
             format!("mount -t auto -o ro{lo} {} {}", sh(spec), step.target)
         }
         // Rendered by `commands`.

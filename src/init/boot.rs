@@ -351,7 +351,7 @@ impl<'a> Boot<'a> {
         });
         let (Some(v), Some(data), false) = (v, &self.root, self.verified) else { return Ok(()) };
         let hash = self.verity_hash.as_ref().unwrap_or(data);
-        let mut dev = crate::verity::setup(v, data, hash)?;
+        let mut dev = crate::verity::setup(crate::verity::BASE, v, data, hash)?;
         (dev.waited_us, dev.appeared_us, dev.found_us) = (data.waited_us, data.appeared_us, data.found_us);
         self.root = Some(dev);
         self.verified = true;

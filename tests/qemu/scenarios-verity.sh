@@ -192,3 +192,39 @@ scenario_verity_signature_untrusted() {
 		fail "$BOOT_NAME: no 'Root hash verification failed (-ENOKEY)' from the kernel"
 	expect_no_console "EXT4-fs (dm-0)"
 }
+
+# v_layer_state NAME: a state disk holding layers/tools.erofs and its hash
+# tree layers/tools.verity (veritysetup format); sets V_LAYER_STATE (its
+# path) and V_LAYER_HASH.
+v_layer_state() {
+	local img=$BUILD/disks/$1-state.img dir=$BUILD/disks/$1-state.d out
+	rm -rf "$dir" "$img"
+	mkdir -p "$dir/home" "$dir/layers"
+	cp "$(l_image bottom erofs bottom)" "$dir/layers/tools.erofs"
+	V_LAYER_HASH=$(v_format "$dir/layers/tools.erofs" "$dir/layers/tools.verity")
+	mkfs.ext4 -F -q -L STATE -U "$STATE_UUID" -d "$dir" "$img" 32M >"$img.log" 2>&1 ||
+		fail "mkfs.ext4 state: $(tail -n 1 "$img.log")"
+	V_LAYER_STATE=$img
+}
+
+scenario verity_layer "a verified erofs layer (overinit.layers=/data/state/layers/tools.erofs:ROOTHASH, its tree in tools.verity): mounted from dm-verity (dm name layer-0) above the base; a wrong root hash stops the boot at layers, nothing of the state written"
+scenario_verity_layer() {
+	local img root state
+	img=$(overinit_image verity-layers "${VERITY_PACK[@]}" --module loop --module erofs)
+	root=$(root_disk default)
+	v_layer_state verity_layer
+	state=$V_LAYER_STATE
+	boot verity_layer "$DEFAULT_ARGS overinit.layers=/data/state/layers/tools.erofs:$V_LAYER_HASH probe.read=/sys/block/dm-0/dm/name,/opt/layer/who probe.write=/home/marker" \
+		"$img" "$root:ro" "$state"
+	expect_good_boot
+	expect_file /sys/block/dm-0/dm/name layer-0
+	expect_file /opt/layer/who bottom
+	u_expect_mount /data/system/layers/0 "/ erofs /dev/dm-0 ro[^ ]* [0-9:]+"
+	local wrong
+	wrong=$(printf '%s' "$V_LAYER_HASH" | tr '0-9a-f' '1-9a-f0')
+	v_layer_state verity_layer_wrong
+	state=$V_LAYER_STATE
+	fail_boot verity_layer_wrong "$DEFAULT_ARGS overinit.layers=/data/state/layers/tools.erofs:$wrong" "$img" "$root:ro" "$state"
+	expect_console "overinit: error: layers: verify /dev/loop0 (roothash=$wrong, the hash tree's $V_LAYER_HASH): the root hash does not match the hash tree — roothash= must be the \`Root hash:\` veritysetup format printed for this image"
+	expect_failed reboot "overinit: error: layers: mount layer /data/state/layers/tools.erofs:$wrong on /data/system/layers/0: EBADMSG (bad message) — its dm-verity set-up failed: the line above says why"
+}

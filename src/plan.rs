@@ -601,22 +601,19 @@ pub const VERITY_NAME: &str = "root";
 fn verity_of<'a>(c: &Cmdline<'a>) -> Result<Option<Verity<'a>>, PlanError> {
     let Some(roothash) = c.roothash else {
         if c.verity_data.or(c.verity_hash).or(c.verity_options).is_some() {
-            return Err(PlanError::Verity("systemd.verity_root_* given without roothash= (nothing would be verified)"));
+            return Err(PlanError::Verity("systemd.verity_root_* without roothash="));
         }
         return Ok(None);
     };
     // (The command line refused bad words already.)
     let options = crate::verity::parse_options(c.verity_options.unwrap_or(b"")).unwrap_or_default();
-    let data = c
-        .verity_data
-        .or(c.root)
-        .ok_or(PlanError::Verity("needs the data device: systemd.verity_root_data= or root="))?;
+    let data = c.verity_data.or(c.root).ok_or(PlanError::Verity("needs systemd.verity_root_data= or root="))?;
     let hash = match (c.verity_hash, options.hash_offset) {
         (Some(h), _) => h,
         (None, Some(_)) => data,
         (None, None) => {
             return Err(PlanError::Verity(
-                "needs the hash tree: systemd.verity_root_hash=DEVICE, or hash-offset=BYTES in systemd.verity_root_options= when it is appended to the data device",
+                "needs systemd.verity_root_hash=, or hash-offset= in systemd.verity_root_options=",
             ))
         }
     };

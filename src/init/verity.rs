@@ -12,7 +12,7 @@
 //! is read here, so the boot stops before the point of no return, and the
 //! line gives both the root hash given and the one the hash tree has.
 
-use crate::devices::{self, Device};
+use crate::devices::Device;
 use crate::fail::Fatal;
 use crate::sys::{self, dm};
 use overinit::plan::{Phase, Verity, VERITY_NAME};
@@ -20,10 +20,11 @@ use overinit::verity::{self, Superblock};
 use rustix::io::Errno;
 
 /// Where the kernel says why a table was refused.
-const HINT_KLOG: &str = "the kernel log says why (`device-mapper: table: …`, `device-mapper: verity: …`); is dm_verity in the image (overinit pack --verity)?";
+const HINT_KLOG: &str = "the kernel log says why (device-mapper: …); is dm_verity in the image (pack --verity)?";
 
 /// A signed root hash the kernel refused.
-const HINT_SIG: &str = "the root hash signature must be by a key in the kernel's builtin or secondary trusted keyring; the kernel log says why (`device-mapper: table: …: verity: …`)";
+const HINT_SIG: &str =
+    "the signer must be in the kernel's builtin or secondary trusted keyring (kernel log: device-mapper: …)";
 
 /// Set up the verified base over `data` with the tree on `hash`; the
 /// dm device, its filesystem probed (through dm-verity).
@@ -94,30 +95,22 @@ fn live(
     let _ = path.extend_from_slice(b"/dev/dm-");
     let _ = path.extend_from_slice(crate::log::dec(dev.minor.into(), &mut [0; 20]));
     // The kernel checks the tree against the root hash on the first read:
-    // read block 0 now, so a wrong hash stops the boot here.
-    let mut block = [0u8; 4096];
-    let want = (sb.data_block_size as usize).min(block.len());
-    let first = sys::open_ro(&path).and_then(|fd| sys::read_at(&fd, &mut block[..want], 0));
-    let mut status = [0u8; 64];
-    let corrupt = ctl.status(name, false, &mut status).is_ok_and(|n| status[..n].starts_with(b"C"));
-    match first {
-        Err(Errno::IO) | Ok(_) if corrupt => {
-            let mut f = Fatal::msg(
-                at.phase,
-                "verify",
-                &path,
-                "the root hash does not match the hash tree (or data block 0 is corrupted)",
-            );
-            f.errno = Some(Errno::IO);
+    // read the start now (the filesystem probe's 64 KiB), so a wrong hash
+    // stops the boot here, before the mount.
+    let mut head = [0u8; overinit::superblock::PROBE_BYTES];
+    let n = match sys::open_ro(&path).and_then(|fd| sys::read_at(&fd, &mut head, 0)) {
+        Ok(n) => n,
+        Err(Errno::IO) => {
+            let why = "the root hash does not match the hash tree (or its first blocks are corrupted)";
+            let mut f = Fatal::new(at.phase, "verify", &path, Errno::IO);
+            f.detail = Some(why);
             f.push(b" (roothash=").push(given).push(b")");
             return Err(f.with_hint(HINT_ROOT));
         }
-        Err(e) => return Err(Fatal::new(at.phase, "read first block of", &path, e).with_hint(HINT_KLOG)),
-        Ok(_) => {}
-    }
-    let mut sbuf = [0u8; overinit::superblock::PROBE_BYTES];
+        Err(e) => return Err(Fatal::new(at.phase, "read", &path, e).with_hint(HINT_KLOG)),
+    };
     let mut fstype = heapless::Vec::new();
-    if let Some(i) = devices::probe(&path, &mut sbuf) {
+    if let Some(i) = overinit::superblock::identify(&head[..n]) {
         let _ = fstype.extend_from_slice(i.fstype.as_bytes());
     }
     // What `dmsetup table` would print, for the kernel log.

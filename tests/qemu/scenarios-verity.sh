@@ -117,7 +117,7 @@ scenario_verity_wrong_hash() {
 	wrong=$(printf '%s' "$root1" | tr '0-9a-f' '1-9a-f0')
 	fail_boot verity_wrong_hash_sha1 "$DEFAULT_ARGS roothash=$wrong systemd.verity_root_hash=/dev/vdc" \
 		"$img" "$data:ro" "$state" "$hash:ro"
-	expect_failed reboot "overinit: error: base: verify /dev/dm-0 (roothash=$wrong): EIO (input/output error), the root hash does not match the hash tree (or data block 0 is corrupted) — roothash= must be the \`Root hash:\` veritysetup format printed for this image"
+	expect_failed reboot "overinit: error: base: verify /dev/dm-0 (roothash=$wrong): EIO (input/output error), the root hash does not match the hash tree (or its first blocks are corrupted) — roothash= must be the \`Root hash:\` veritysetup format printed for this image"
 	expect_no_console "EXT4-fs (dm-0)"
 }
 
@@ -186,7 +186,7 @@ scenario_verity_signature_untrusted() {
 	state=$(state_disk verity_signature_untrusted)
 	fail_boot verity_signature_untrusted "$DEFAULT_ARGS roothash=$V_ROOTHASH systemd.verity_root_hash=/dev/vdc systemd.verity_root_options=root-hash-signature=/etc/overinit/roothash.p7s" \
 		"$img" "$V_DATA:ro" "$state" "$V_HASH:ro"
-	expect_failed reboot "overinit: error: base: dm table load root: ENOKEY (required key not available) — the root hash signature must be by a key in the kernel's builtin or secondary trusted keyring; the kernel log says why (\`device-mapper: table: …: verity: …\`)"
+	expect_failed reboot "overinit: error: base: dm table load root: ENOKEY (required key not available) — the signer must be in the kernel's builtin or secondary trusted keyring (kernel log: device-mapper: …)"
 	# The kernel's own reason (the dm major is dynamic).
 	grep -qaE '^device-mapper: table: [0-9]+:0: verity: Root hash verification failed \(-ENOKEY\)$' "$(console_text)" ||
 		fail "$BOOT_NAME: no 'Root hash verification failed (-ENOKEY)' from the kernel"

@@ -580,7 +580,7 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
 /// offset, checks the root hash's length for its algorithm, the data
 /// device's size and the tree's top block against the root hash, then
 /// `dm create`, `dm table load` (read-only), `dm resume`, and reads the
-/// first data block through the new device — before anything is mounted.
+/// first 64 KiB through the new device — before anything is mounted.
 /// The base is then mounted from `/dev/dm-N`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verity<'a> {

@@ -242,7 +242,7 @@ fn verity_commands(v: &plan::Verity<'_>, why: &str) -> Vec<(String, String)> {
             format!("{why} (dm create, table load read-only, resume: ioctls, no dmsetup)"),
         ),
         (
-            "dd if=/dev/dm-N of=/dev/null bs=4096 count=1".into(),
+            "dd if=/dev/dm-N of=/dev/null bs=64k count=1".into(),
             "the kernel checks the tree on the first read: a wrong root hash fails here, before any mount".into(),
         ),
     ]

@@ -3,14 +3,16 @@
 //!
 //! ```text
 //!  hash dev ── superblock at hash-offset ─▶ check roothash length, data size
-//!  dm create root ─▶ table load (read-only) ─▶ resume ─▶ read block 0 of /dev/dm-N
+//!  dm create root ─▶ table load (read-only) ─▶ resume ─▶ read 64 KiB of /dev/dm-N
 //!         └──────────── any failure: dm remove, one line, nothing mounted
 //! ```
 //!
 //! Everything is refused before the base is mounted. A wrong root hash is
-//! only noticed by the kernel when a block is read: the first data block
-//! is read here, so the boot stops before the point of no return, and the
-//! line gives both the root hash given and the one the hash tree has.
+//! only noticed by the kernel when a block is read, so init first hashes
+//! the tree's top block itself (sha256 trees: the line then names both
+//! hashes), then reads the first 64 KiB through dm-verity (any algorithm:
+//! EIO), both before the point of no return. Verified layers
+//! (`overinit.layers=…:HEX`) take the same path ([`layer`]).
 
 use crate::devices::Device;
 use crate::fail::Fatal;

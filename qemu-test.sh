@@ -43,6 +43,11 @@ ARCH=${ARCH:-x86_64}
 case $ARCH in
 x86_64)
 	QEMU=qemu-system-x86_64 CONSOLE=ttyS0 MACHINE=${MACHINE:-q35}
+	# no_timer_check: under TCG on a loaded host the kernel's IO-APIC timer
+	# check can fail and panic ("IO-APIC + timer doesn't work!", seen when
+	# five jobs shared two cores); kernel-parameters.txt: "disables the code
+	# which tests for broken timer IRQ sources".
+	KERNEL_ARCH_ARGS=no_timer_check
 	QEMU_ARCH_ARGS=()
 	;;
 aarch64)
@@ -50,6 +55,7 @@ aarch64)
 	# `virt`, which keep the command line's order (vda, vdb); mmio ones
 	# enumerate in reverse.
 	QEMU=qemu-system-aarch64 CONSOLE=ttyAMA0 MACHINE=${MACHINE:-virt}
+	KERNEL_ARCH_ARGS=
 	QEMU_ARCH_ARGS=(-cpu cortex-a57)
 	BUILD=$BUILD/aarch64
 	;;
@@ -122,8 +128,14 @@ install_deps() {
 	# systemd: handoff_real_systemd boots the host's own systemd (never run here)
 	# debootstrap: debian_package (scenarios-debian.sh) debootstraps a Debian 12 root
 	# linux-image-amd64: Debian's generic kernel (scenarios-hostonly.sh, scenarios-hardware.sh)
-	x86_64) want+=(qemu-system-x86 linux-image-cloud-amd64 linux-image-amd64 systemd debootstrap) ;;
-	aarch64) want+=(qemu-system-arm kmod) ;; # kmod: depmod for the fetched kernel
+	# ovmf systemd-boot-efi binutils: uki (scenarios-uki.sh) boots a UKI made
+	# with the stub and objcopy through UEFI firmware; sbsigntool openssl:
+	# uki_secureboot signs it
+	x86_64) want+=(qemu-system-x86 linux-image-cloud-amd64 linux-image-amd64 systemd debootstrap ovmf systemd-boot-efi binutils sbsigntool openssl) ;;
+	# kmod: depmod for the fetched kernel; gcc-aarch64-linux-gnu
+	# libc6-dev-arm64-cross qemu-user-static: deb_arm64 (scenarios-debian.sh)
+	# cross-builds the arm64 package and runs its host tool
+	aarch64) want+=(qemu-system-arm kmod gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static) ;;
 	esac
 	local missing=() p
 	if command -v dpkg-query >/dev/null; then
@@ -405,7 +417,7 @@ boot() {
 		[ -f "$d" ] || fail "boot $name: no disk $d"
 		drives+=(-drive "file=$d,if=virtio,format=raw$ro")
 	done
-	local base="console=$CONSOLE panic=-1 rdinit=/init"
+	local base="console=$CONSOLE panic=-1 rdinit=/init${KERNEL_ARCH_ARGS:+ $KERNEL_ARCH_ARGS}"
 	[ "$KERNEL_LOG" = 1 ] || base="$base quiet"
 	BOOT_NAME=$name
 	LOG=$LOGS/$name.log

@@ -50,7 +50,7 @@ TARGET=x86_64-unknown-linux-musl
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 MEM=512M
 # Passed to every system (the probe reads both keys; unknown to the peers).
-BASE_ARGS="console=ttyS0 panic=-1 rdinit=/init root=/dev/vda quiet probe.read=/home/bench probe.write=/home/bench"
+BASE_ARGS="console=ttyS0 panic=-1 no_timer_check rdinit=/init root=/dev/vda quiet probe.read=/home/bench probe.write=/home/bench"
 # Modules every image must load for a virtio disk (and overlay where used).
 VIRTIO_MODULES=(virtio_pci virtio_blk)
 

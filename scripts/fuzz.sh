@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-ALL=(cmdline mountopt superblock partition devspec modlist verity)
+ALL=(cmdline mountopt superblock partition devspec modlist luks2 verity)
 secs=60
 if [[ $# -gt 0 && $1 =~ ^[0-9]+$ ]]; then
     secs=$1
@@ -50,6 +50,7 @@ max_len() {
     case $1 in
         cmdline) echo 4100 ;; mountopt) echo 1024 ;; devspec) echo 512 ;;
         modlist) echo 4096 ;; partition) echo 16385 ;; superblock) echo 16385 ;;
+        luks2) echo 32773 ;;
     esac
 }
 
@@ -122,6 +123,17 @@ seed_partition() {
     rm -rf "$tmp"
 }
 
+# LUKS2: cryptsetup's headers (mode 0: device head, 20 MiB), their JSON
+# alone (mode 1), from the committed fixtures (src/luks2/fixtures/).
+seed_luks2() {
+    local dir=$1 f n
+    for f in src/luks2/fixtures/*.hdr; do
+        n=$(basename "$f" .hdr)
+        { printf '\000\000\120\000\000'; cat "$f"; } >"$dir/$n"
+        { printf '\001\000\120\000\000'; tail -c +4097 "$f" | head -c 12288 | tr -d '\000'; } >"$dir/$n-json"
+    done
+}
+
 seed_text() { # seed_text DIR NAME PREFIX TEXT... (PREFIX: printf escapes)
     local dir=$1 name=$2 prefix=$3
     shift 3
@@ -158,6 +170,7 @@ seed_corpus() {
             ;;
         superblock) seed_superblock "$dir" ;;
         partition) seed_partition "$dir" ;;
+        luks2) seed_luks2 "$dir" ;;
     esac
 }
 

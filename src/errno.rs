@@ -10,6 +10,7 @@
 /// The numbers the pure core matches on (asm-generic, as the table below).
 pub mod num {
     pub const ENOENT: i32 = 2;
+    pub const EIO: i32 = 5;
     pub const ENXIO: i32 = 6;
     pub const EACCES: i32 = 13;
     pub const EEXIST: i32 = 17;

@@ -27,6 +27,7 @@ pub mod devspec;
 pub mod errno;
 pub mod exe;
 pub mod layout;
+pub mod luks2;
 pub mod machineid;
 pub mod modlist;
 pub mod modparams;

@@ -15,7 +15,9 @@ use rustix::mount::{MountFlags, MountPropagationFlags};
 // kernel interface. Not every call is used by every feature.
 #[allow(dead_code)]
 pub mod dm;
-// Keyrings (add_key): the signature of a verified base's root hash.
+// The kernel keyring (add_key, unlink): dm-crypt's logon volume key, the
+// signature of a verified base's root hash.
+#[allow(dead_code)]
 pub mod keyring;
 
 /// The kernel gives init at most 32 arguments and 32 environment strings
@@ -429,7 +431,6 @@ mod raw {
         pub const DUP3: usize = 292;
         pub const SETSID: usize = 112;
         pub const IOCTL: usize = 16;
-        pub const ADD_KEY: usize = 248;
         pub const EXECVE: usize = 59;
         pub const EXIT_GROUP: usize = 231;
         pub const RT_SIGPROCMASK: usize = 14;
@@ -441,7 +442,6 @@ mod raw {
         pub const DUP3: usize = 24;
         pub const SETSID: usize = 157;
         pub const IOCTL: usize = 29;
-        pub const ADD_KEY: usize = 217;
         pub const EXECVE: usize = 221;
         pub const EXIT_GROUP: usize = 94;
         pub const RT_SIGPROCMASK: usize = 135;
@@ -462,36 +462,6 @@ mod raw {
         unsafe {
             core::arch::asm!("syscall", inlateout("rax") n as isize => ret, in("rdi") a, in("rsi") b,
                 in("rdx") c, in("r10") d, lateout("rcx") _, lateout("r11") _, options(nostack));
-        }
-        ret
-    }
-
-    /// `syscall(n, a, b, c, d, e)`; returns the raw result (-errno on failure).
-    ///
-    /// # Safety
-    /// The arguments must be valid for system call `n`.
-    #[cfg(target_arch = "x86_64")]
-    pub unsafe fn syscall5(n: usize, a: usize, b: usize, c: usize, d: usize, e: usize) -> isize {
-        let ret: isize;
-        // SAFETY: as syscall4, the fifth argument in r8.
-        unsafe {
-            core::arch::asm!("syscall", inlateout("rax") n as isize => ret, in("rdi") a, in("rsi") b,
-                in("rdx") c, in("r10") d, in("r8") e, lateout("rcx") _, lateout("r11") _, options(nostack));
-        }
-        ret
-    }
-
-    /// `syscall(n, a, b, c, d, e)`; returns the raw result (-errno on failure).
-    ///
-    /// # Safety
-    /// The arguments must be valid for system call `n`.
-    #[cfg(target_arch = "aarch64")]
-    pub unsafe fn syscall5(n: usize, a: usize, b: usize, c: usize, d: usize, e: usize) -> isize {
-        let ret: isize;
-        // SAFETY: as syscall4, the fifth argument in x4.
-        unsafe {
-            core::arch::asm!("svc 0", in("x8") n, inlateout("x0") a as isize => ret, in("x1") b, in("x2") c,
-                in("x3") d, in("x4") e, options(nostack));
         }
         ret
     }

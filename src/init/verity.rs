@@ -167,7 +167,7 @@ fn load_signature(at: At, path: &[u8]) -> Result<(), Fatal> {
     let mut desc = [0u8; verity::SIG_KEY_DESC.len() + 1];
     let desc =
         sys::cstr(&mut desc, verity::SIG_KEY_DESC.as_bytes()).map_err(|e| Fatal::new(at.phase, "add_key", path, e))?;
-    sys::keyring::add_key(c"user", desc, sig, sys::keyring::KEY_SPEC_THREAD_KEYRING)
+    sys::keyring::add_key(c"user", desc, sig, sys::keyring::THREAD_KEYRING)
         .map(|_| ())
         .map_err(|e| Fatal::new(at.phase, "add_key (user) the signature", path, e))
 }

@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-ALL=(cmdline mountopt superblock partition devspec modlist luks2 exe blockdev modparams machineid)
+ALL=(cmdline mountopt superblock partition devspec modlist luks2 verity exe blockdev modparams machineid)
 secs=60
 if [[ $# -gt 0 && $1 =~ ^[0-9]+$ ]]; then
     secs=$1

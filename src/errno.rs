@@ -18,6 +18,8 @@ pub mod num {
     pub const EINVAL: i32 = 22;
     pub const ENOSPC: i32 = 28;
     pub const EROFS: i32 = 30;
+    /// A verified layer failed its dm-verity set-up (its own line says why).
+    pub const EBADMSG: i32 = 74;
 }
 
 /// The errno name, e.g. `name(2) == Some("ENOENT")`.

@@ -144,6 +144,8 @@ pub enum Source {
     Root,
     /// The state device, once found.
     State,
+    /// The verity hash device (`systemd.verity_root_hash=`), once found.
+    VerityHash,
 }
 
 /// The filesystem type argument of a mount.
@@ -195,7 +197,7 @@ pub enum Op<'a> {
 }
 
 /// The steps of the phases that are not mounts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Run<'a> {
     /// Phase `modules`: `finit_module` of every module the image lists
     /// ([`crate::layout::MODULE_LIST`]), in its order, with `MOD.param=`.
@@ -210,6 +212,10 @@ pub enum Run<'a> {
     /// Phase `validate`: the real init is proven runnable in the new root:
     /// `init=`, else the first of [`INIT_CANDIDATES`] that runs.
     FindInit { given: Option<&'a [u8]> },
+    /// Phase `base`, before the base mount: the verified base
+    /// (`roothash=`): dm-verity over the root device, which the base
+    /// mount then uses (boot.rs, src/init/verity.rs).
+    Verity(Verity<'a>),
     /// Phase `switch`: pivot_root into [`NEWROOT`] (old root on
     /// [`PUT_OLD`]; MS_MOVE + chroot if that fails), empty the initramfs
     /// without leaving its device, detach it.
@@ -369,6 +375,8 @@ pub enum PlanError {
     /// An `overinit.reset.keep=` path inside a persisted path: kept, it
     /// would stop that path from being seeded again (its directory exists).
     KeepInsidePersisted,
+    /// `roothash=` cannot be honoured with the rest of the command line.
+    Verity(&'static str),
 }
 
 impl PlanError {
@@ -389,6 +397,7 @@ impl PlanError {
                 "overinit.reset.keep=",
                 "a kept path inside a persisted path would keep that one from being seeded again: keep the persisted path itself",
             ),
+            PlanError::Verity(why) => ("roothash=", why),
         }
     }
 }
@@ -614,7 +623,8 @@ pub fn build<'a>(c: &Cmdline<'a>) -> Result<Plan<'a>, PlanError> {
 /// state device with `overinit.state.nofail` becomes a tmpfs): every phase
 /// from `modules` on, in boot order.
 pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>, PlanError> {
-    let root = c.root.ok_or(PlanError::NoRoot)?;
+    let verity = verity_of(c)?;
+    let root = verity.as_ref().map(|v| v.data).or(c.root).ok_or(PlanError::NoRoot)?;
     for k in items(c.reset_keep) {
         if items(c.persist).any(|p| k.len() > p.len() && k.starts_with(p) && k[p.len()] == b'/') {
             return Err(PlanError::KeepInsidePersisted);
@@ -625,7 +635,9 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
     let mut b = Builder { steps: Vec::new() };
     b.fixed(&MODULES)?;
     b.devices(c, root, state)?;
-    b.base(c, &rootopts)?;
+    let verified = verity.is_some();
+    b.verity(c, verity)?;
+    b.base(c, &rootopts, verified)?;
     b.data(c)?;
     let state = StateMount::of(c, state)?;
     let lower = b.layers(c, &state)?;
@@ -646,6 +658,51 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
     }
     b.fixed(&SWITCH_EXEC)?;
     Ok(Plan { root, state: state.source, steps: b.steps })
+}
+
+/// A verified base (`roothash=`, docs/verity.md), as [`Op::Verity`]
+/// carries it. `init` reads the verity superblock of `hash` at the hash
+/// offset, checks the root hash's length for its algorithm, the data
+/// device's size and the tree's top block against the root hash, then
+/// `dm create`, `dm table load` (read-only), `dm resume`, and reads the
+/// first 64 KiB through the new device — before anything is mounted.
+/// The base is then mounted from `/dev/dm-N`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verity<'a> {
+    /// The data device (`systemd.verity_root_data=`, default `root=`).
+    pub data: &'a [u8],
+    /// The hash device (`systemd.verity_root_hash=`, default the data
+    /// device with the tree appended at `hash-offset=`).
+    pub hash: &'a [u8],
+    pub roothash: &'a [u8],
+    /// `systemd.verity_root_options=`, parsed.
+    pub options: crate::verity::Options<'a>,
+}
+
+/// The verified base's device-mapper name (systemd's: `/dev/mapper/root`).
+pub const VERITY_NAME: &str = "root";
+
+/// The verified base the command line asks for, with its defaults.
+fn verity_of<'a>(c: &Cmdline<'a>) -> Result<Option<Verity<'a>>, PlanError> {
+    let Some(roothash) = c.roothash else {
+        if c.verity_data.or(c.verity_hash).or(c.verity_options).is_some() {
+            return Err(PlanError::Verity("systemd.verity_root_* without roothash="));
+        }
+        return Ok(None);
+    };
+    // (The command line refused bad words already.)
+    let options = crate::verity::parse_options(c.verity_options.unwrap_or(b"")).unwrap_or_default();
+    let data = c.verity_data.or(c.root).ok_or(PlanError::Verity("needs systemd.verity_root_data= or root="))?;
+    let hash = match (c.verity_hash, options.hash_offset) {
+        (Some(h), _) => h,
+        (None, Some(_)) => data,
+        (None, None) => {
+            return Err(PlanError::Verity(
+                "needs systemd.verity_root_hash=, or hash-offset= in systemd.verity_root_options=",
+            ))
+        }
+    };
+    Ok(Some(Verity { data, hash, roothash, options }))
 }
 
 /// How the state is mounted: its source, options and type, and whether
@@ -691,17 +748,35 @@ impl<'a> Builder<'a> {
     /// Phase 6 — base. Read-only under an overlay: it is the lower layer
     /// and must not change underneath it (`rw` is ignored then). Without the
     /// overlay, `ro`/`rw` decide (read-only unless `rw`, like the kernel).
-    fn base(&mut self, c: &Cmdline<'a>, rootopts: &mountopt::MountOpts) -> Result<(), PlanError> {
+    /// A verified base is read-only whatever the command line says.
+    fn base(&mut self, c: &Cmdline<'a>, rootopts: &mountopt::MountOpts, verified: bool) -> Result<(), PlanError> {
         let overlay = c.overlay != OverlayMode::Off;
-        let ro = if overlay || c.ro != Some(false) { ms::RDONLY } else { 0 };
+        let ro = if overlay || verified || c.ro != Some(false) { ms::RDONLY } else { 0 };
         self.mkdir(Phase::Base, NEWROOT, 0o755, "mount point of the base, then of the overlay")?;
         let fstype = c.rootfstype.map_or(FsType::ProbedRoot, FsType::Given);
-        let why = if overlay {
+        let why = if verified {
+            "the verified root: dm-verity over the root device (/dev/dm-N), read-only"
+        } else if overlay {
             "the root device, read-only: the overlay's lower layer"
         } else {
             "the root device is the root (overinit.overlay=off)"
         };
         self.mount(Phase::Base, Source::Root, NEWROOT, fstype, rootopts.flags | ro, &[&rootopts.data], why)
+    }
+
+    /// `roothash=`: the hash device must appear too (phase `devices`, unless
+    /// it is the data device), then the dm-verity device is made (phase
+    /// `base`, before the base mount).
+    fn verity(&mut self, c: &Cmdline<'a>, verity: Option<Verity<'a>>) -> Result<(), PlanError> {
+        let Some(v) = verity else { return Ok(()) };
+        if v.hash != v.data {
+            let timeout_s =
+                if c.rootwait { None } else { Some(c.rootdelay.or(c.timeout).unwrap_or(DEFAULT_TIMEOUT_S)) };
+            let wait = Op::Run(Run::Wait { source: Source::VerityHash, spec: v.hash, timeout_s });
+            self.push(Phase::Devices, "", wait, "the verity hash device (systemd.verity_root_hash=)")?;
+        }
+        let why = "dm-verity over the root device, read-only; a wrong root hash stops the boot here";
+        self.push(Phase::Base, "", Op::Run(Run::Verity(v)), why)
     }
 
     /// Phase 7 — data: `/data` and the RAM of the overlay.
@@ -931,6 +1006,7 @@ pub fn resolve<'s>(step: &'s Step<'_>, found: &Found<'s>) -> (&'s [u8], &'s [u8]
                 Source::Fixed(s) => s.as_bytes(),
                 Source::Root => found.root_dev,
                 Source::State => found.state_dev,
+                Source::VerityHash => b"",
             };
             let fs: &[u8] = match fstype {
                 FsType::None => b"",
@@ -989,7 +1065,7 @@ pub const HINT_FS_HELPER: &str = "the device is there: the filesystem could not 
 
 /// A hint for a failed step, where the cause is well known.
 pub fn hint(step: &Step<'_>, errno: i32) -> Option<&'static str> {
-    use crate::errno::num::{EACCES, EINVAL, ENODEV, ENOENT, ENOSPC, ENXIO, EROFS};
+    use crate::errno::num::{EACCES, EBADMSG, EINVAL, ENODEV, ENOENT, ENOSPC, ENXIO, EROFS};
     if let Op::Persist { .. } = step.op {
         return match errno {
             EROFS => Some("its mount point must exist in a read-only root (overinit.overlay=off without rw), and a state mounted read-only (its errors: /run/overinit/status) takes no first seed"),
@@ -1003,6 +1079,7 @@ pub fn hint(step: &Step<'_>, errno: i32) -> Option<&'static str> {
             ENXIO => Some("the layer's device did not appear in time (overinit.timeout=), or went away"),
             ENODEV => Some("is the filesystem's module (squashfs, erofs) in the image?"),
             EINVAL => Some("not a squashfs or erofs image the kernel can mount"),
+            EBADMSG => Some("its dm-verity set-up failed: the line above says why"),
             _ => None,
         };
     }
@@ -1086,6 +1163,48 @@ mod tests {
 
     /// A retry after the emergency shell resumes at the step that failed:
     /// what succeeded before it is not done twice (no stacked mounts).
+    #[test]
+    fn a_verified_base() {
+        let h = "0f".repeat(32);
+        let line = std::format!("root=/dev/vda roothash={h} systemd.verity_root_hash=/dev/vdc rw overinit.overlay=off");
+        let c = Cmdline::parse(line.as_bytes());
+        let plan = build(&c).unwrap();
+        let ops: std::vec::Vec<(Phase, &Op)> = plan.steps.iter().map(|s| (s.phase, &s.op)).collect();
+        // The hash device is waited for, the dm device made before the
+        // base mount, which is read-only even with rw and no overlay.
+        let wait = ops
+            .iter()
+            .position(|(_, o)| matches!(o, Op::Run(Run::Wait { source: Source::VerityHash, spec: b"/dev/vdc", .. })));
+        let verity = ops.iter().position(|(p, o)| *p == Phase::Base && matches!(o, Op::Run(Run::Verity(v)) if v.data == b"/dev/vda" && v.hash == b"/dev/vdc" && v.roothash == h.as_bytes()));
+        let base = ops.iter().position(|(p, o)| {
+            *p == Phase::Base && matches!(o, Op::Mount { source: Source::Root, flags, .. } if flags & ms::RDONLY != 0)
+        });
+        assert!(matches!((wait, verity, base), (Some(w), Some(v), Some(b)) if w < v && v < b), "{ops:?}");
+        // Appended tree: the data device is the hash device; no second wait.
+        let line =
+            std::format!("systemd.verity_root_data=LABEL=d roothash={h} systemd.verity_root_options=hash-offset=4096");
+        let plan = build(&Cmdline::parse(line.as_bytes())).unwrap();
+        assert_eq!(plan.root, b"LABEL=d");
+        assert!(plan.steps.iter().any(
+            |s| matches!(&s.op, Op::Run(Run::Verity(v)) if v.hash == b"LABEL=d" && v.options.hash_offset == Some(4096))
+        ));
+        assert!(!plan.steps.iter().any(|s| matches!(s.op, Op::Run(Run::Wait { source: Source::VerityHash, .. }))));
+        // No hash tree named; verity keys without roothash=; no data device.
+        for line in [
+            std::format!("root=/dev/vda roothash={h}"),
+            "root=/dev/vda systemd.verity_root_hash=/dev/vdc".into(),
+            std::format!("roothash={h} systemd.verity_root_hash=/dev/vdc"),
+        ] {
+            assert!(matches!(build(&Cmdline::parse(line.as_bytes())), Err(PlanError::Verity(_))), "{line}");
+        }
+        // Without roothash= nothing changes.
+        assert!(!build(&Cmdline::parse(b"root=/dev/vda"))
+            .unwrap()
+            .steps
+            .iter()
+            .any(|s| matches!(s.op, Op::Run(Run::Verity(_)))));
+    }
+
     #[test]
     fn a_retry_resumes_at_the_failed_step() {
         let plan = build(&Cmdline::parse(b"root=/dev/vda overinit.state=/dev/vdb")).unwrap();

@@ -60,6 +60,11 @@ Options:
                              / (or --root, or root= of --config) and their
                              parents in /sys, their filesystems and overlay,
                              resolved against the target kernel's indexes
+      --verity               add device-mapper and dm-verity (dm_mod,
+                             dm_verity and what they need) for a verified
+                             base (roothash=, docs/verity.md); also done when
+                             --config has roothash=. A kernel without them
+                             refuses the pack
       --root DEVSPEC         with --hostonly: the root device instead of /
       --state DEVSPEC        with --hostonly: also the state device (default:
                              overinit.state= of --config)
@@ -155,6 +160,7 @@ pub const PACK_OPTIONS: &[&str] = &[
     "no-async-probe",
     "firmware-dir",
     "hostonly",
+    "verity",
     "root",
     "state",
     "help",
@@ -205,6 +211,9 @@ pub struct PackArgs {
     /// `--root DEVSPEC` / `--state DEVSPEC` for `--hostonly`.
     pub root: Option<String>,
     pub state: Option<String>,
+    /// `--verity`: pack device-mapper and dm-verity (a verified base,
+    /// `roothash=`; also when `--config` has `roothash=`).
+    pub verity: bool,
 }
 
 /// What the command line asks for.
@@ -235,6 +244,7 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
     let mut async_probe = true;
     let mut firmware_dir = PathBuf::from(DEFAULT_FIRMWARE_DIR);
     let mut hostonly = false;
+    let mut verity = false;
     let (mut root, mut state) = (None, None);
     // lexopt's own messages ("missing argument for option '--init'") are clear.
     let lex = |e: lexopt::Error| usage(e.to_string());
@@ -269,6 +279,7 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
             Long("no-async-probe") => async_probe = false,
             Long("firmware-dir") => firmware_dir = PathBuf::from(parser.value().map_err(lex)?),
             Long("hostonly") => hostonly = true,
+            Long("verity") => verity = true,
             Long("root") | Long("state") => {
                 let which = if matches!(arg, Long("root")) { "root" } else { "state" };
                 let spec = parser.value().map_err(lex)?.string().map_err(lex)?;
@@ -292,7 +303,7 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
     let init = init.ok_or_else(|| usage("missing --init PATH (the overinit init binary to store as /init)"))?;
     let modules_from = match (release, modules_dir) {
         (Some(_), Some(_)) => return Err(usage("--kernel-release and --modules-dir both name the modules; give one")),
-        (Some(kver), None) if modules.is_empty() && !hostonly => {
+        (Some(kver), None) if modules.is_empty() && !hostonly && !verity => {
             return Err(usage(format!(
                 "--kernel-release {kver} given, but no --module asks for modules from it (nor \
                  --hostonly, nor modules = … in {}/{}): the image would not depend on that kernel; add \
@@ -323,6 +334,7 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
         hostonly,
         root,
         state,
+        verity,
     }))
 }
 
@@ -446,6 +458,7 @@ mod tests {
                 hostonly: false,
                 root: None,
                 state: None,
+                verity: false,
             }
         );
     }

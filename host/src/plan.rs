@@ -193,8 +193,42 @@ fn commands(plan: &Plan<'_>, step: &plan::Step<'_>) -> Vec<(String, String)> {
             ]
         }
         Op::Run(Run::Exec) => one("exec \"$i\"".to_string()),
+        Op::Run(Run::Verity(v)) => verity_commands(v, &why),
         _ => one(command(plan, step)),
     }
+}
+
+/// The dm-verity steps of a verified base, as veritysetup and dmsetup
+/// would do them.
+fn verity_commands(v: &plan::Verity<'_>, why: &str) -> Vec<(String, String)> {
+    let offset = v.options.hash_offset.unwrap_or(0);
+    let (data, hash) = (sh(v.data), sh(v.hash));
+    let mut opts = v.options.words.join(" ");
+    if !opts.is_empty() {
+        opts = format!(" {} {opts}", v.options.words.len());
+    }
+    let name = plan::VERITY_NAME;
+    vec![
+        (
+            format!("# read the verity superblock of {hash} at byte {offset}"),
+            "block sizes, algorithm, salt, data blocks; refused: no superblock, an unknown version".into(),
+        ),
+        (
+            format!("# check roothash={}", String::from_utf8_lossy(v.roothash)),
+            "its length for the algorithm, the data device's size, the tree's top block (sha256)".into(),
+        ),
+        (
+            format!(
+                "dmsetup create {name} --readonly --table \"0 SECTORS verity 1 {data} {hash} DBS HBS BLOCKS START ALG {} SALT{opts}\"",
+                String::from_utf8_lossy(v.roothash)
+            ),
+            format!("{why} (dm create, table load read-only, resume: ioctls, no dmsetup)"),
+        ),
+        (
+            "dd if=/dev/dm-N of=/dev/null bs=64k count=1".into(),
+            "the kernel checks the tree on the first read: a wrong root hash fails here, before any mount".into(),
+        ),
+    ]
 }
 
 /// The validate rule beyond `test -x`, as a comment line.
@@ -231,7 +265,11 @@ fn command(plan: &Plan<'_>, step: &plan::Step<'_>) -> String {
                     StateSource::Device(s) => s,
                     StateSource::Tmpfs => b"tmpfs",
                 },
+                Source::VerityHash => b"",
             };
+            // A verified base is mounted from the dm-verity device.
+            let verified = plan.steps.iter().any(|s| matches!(s.op, Op::Run(Run::Verity(_))));
+            let src: &[u8] = if verified && *source == Source::Root { b"/dev/dm-N" } else { src };
             if flags & ms::BIND != 0 {
                 let verb = if flags & ms::REC != 0 { "--rbind" } else { "--bind" };
                 return format!("mount {verb} {} {}", sh(src), step.target);
@@ -256,6 +294,17 @@ fn command(plan: &Plan<'_>, step: &plan::Step<'_>) -> String {
         }
         Op::Layer { spec } => {
             let lo = if spec.starts_with(overinit::cmdline::STATE_PREFIX) { ",loop" } else { "" };
+            if let (image, Some(hash)) = overinit::cmdline::layer_roothash(spec) {
+                let mut side = [0u8; 512];
+                let tree = overinit::cmdline::verity_sidecar(image, &mut side).unwrap_or(b"?");
+                return format!(
+                    "veritysetup open {} layer-N {} {} && mount -t auto -o ro /dev/dm-N {}",
+                    sh(image),
+                    sh(tree),
+                    String::from_utf8_lossy(hash),
+                    step.target
+                );
+            }
             format!("mount -t auto -o ro{lo} {} {}", sh(spec), step.target)
         }
         // init/reset.rs, in shell (without the syncs and the layer images kept).

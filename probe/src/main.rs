@@ -52,6 +52,7 @@
 //! @probe mount 22 1 0:21 / / rw,relatime - overlay overlay rw,lowerdir=…   (raw mountinfo)
 //! @probe meminfo MemTotal 492512               (also MemFree, MemAvailable; kB)
 //! @probe file /home/marker 3f0c…|ABSENT|ERROR Permission denied (os error 13)
+//! @probe file /sys/block/dm-0/slaves DIR vda vdc   (a directory: its entries, sorted)
 //! @probe wrote /home/marker 3f0c…
 //! @probe fill /big 16777216 No space left on device (os error 28)   (bytes written, the error that stopped it)
 //! @probe check NAME PASS|FAIL detail           (endstate also has endstate.* sub-checks)
@@ -263,6 +264,13 @@ fn report_meminfo(r: &mut Report, as_check: bool) {
 /// `@probe file PATH CONTENT|ABSENT|ERROR …`: content with the trailing
 /// newline dropped, other control bytes escaped, at most 4 KiB.
 fn report_file(path: &str) {
+    // A directory: its entries, sorted (e.g. /sys/block/dm-0/slaves).
+    if let Ok(dir) = std::fs::read_dir(path) {
+        let mut names: Vec<String> = dir.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        out::line("file", &format!("{path} DIR {}", out::escape(&names.join(" "))));
+        return;
+    }
     let shown = match std::fs::read(path) {
         Ok(bytes) => {
             let cut = &bytes[..bytes.len().min(4096)];

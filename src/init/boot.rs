@@ -55,6 +55,10 @@ struct Boot<'a> {
     modules: u32,
     root: Option<Device>,
     state: Option<Device>,
+    /// The verity hash device when it is not the data device.
+    verity_hash: Option<Device>,
+    /// The verified base is set up (`root` is its dm device now).
+    verified: bool,
     /// The overlay was skipped (`overinit.overlay=off`, or `try` without it).
     no_overlay: bool,
     /// Where a retried phase resumes: the index of the plan step that failed
@@ -137,6 +141,8 @@ pub fn run(argv: CVec<'static>, envp: CVec<'static>) -> ! {
         modules: 0,
         root: None,
         state: None,
+        verity_hash: None,
+        verified: false,
         no_overlay: false,
         init: None,
         resume: 0,
@@ -232,6 +238,7 @@ impl<'a> Boot<'a> {
                 Err(switch::exec(init, &self.argv, &self.envp, (self.clock.start_real, self.clock.start)))
             }
             Phase::Base => {
+                self.verify_base()?;
                 self.steps(phase)?;
                 self.root_mounted_us = sys::now_us();
                 Ok(())
@@ -420,9 +427,11 @@ impl<'a> Boot<'a> {
         let c = &self.c;
         let mut root_wait = None;
         let mut state_wait = None;
+        let mut hash_wait = None;
         for step in self.plan.steps.iter().filter(|s| s.phase == Phase::Devices) {
             match step.op {
                 Op::Run(Run::Wait { source: Source::State, spec, .. }) => state_wait = Some((spec, step.otherwise)),
+                Op::Run(Run::Wait { source: Source::VerityHash, spec, .. }) => hash_wait = Some(spec),
                 Op::Run(Run::Wait { spec, timeout_s, .. }) => root_wait = Some((spec, timeout_s)),
                 _ => {}
             }
@@ -436,6 +445,9 @@ impl<'a> Boot<'a> {
                 .with_hint("give rootfstype="));
         }
         self.root = Some(root);
+        if let Some(spec) = hash_wait {
+            self.verity_hash = Some(devices::find("wait for verity hash device", spec, deadline)?);
+        }
         if let Some((spec, otherwise)) = state_wait {
             self.state_mode = "rw";
             match devices::find("wait for state device", spec, deadline) {
@@ -465,6 +477,22 @@ impl<'a> Boot<'a> {
                 Err(f) => return Err(f),
             }
         }
+        Ok(())
+    }
+
+    /// `roothash=`: the base becomes the dm-verity device over the root
+    /// device (once: a retried `base` keeps it).
+    fn verify_base(&mut self) -> Result<(), Fatal> {
+        let v = self.plan.steps.iter().find_map(|s| match &s.op {
+            Op::Run(Run::Verity(v)) => Some(v),
+            _ => None,
+        });
+        let (Some(v), Some(data), false) = (v, &self.root, self.verified) else { return Ok(()) };
+        let hash = self.verity_hash.as_ref().unwrap_or(data);
+        let mut dev = crate::verity::setup(crate::verity::BASE, v, data, hash)?;
+        (dev.waited_us, dev.appeared_us, dev.found_us) = (data.waited_us, data.appeared_us, data.found_us);
+        self.root = Some(dev);
+        self.verified = true;
         Ok(())
     }
 

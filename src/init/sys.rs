@@ -15,7 +15,8 @@ use rustix::mount::{MountFlags, MountPropagationFlags};
 // kernel interface. Not every call is used by every feature.
 #[allow(dead_code)]
 pub mod dm;
-// The kernel keyring (add_key, unlink): dm-crypt's logon volume key.
+// The kernel keyring (add_key, unlink): dm-crypt's logon volume key, the
+// signature of a verified base's root hash.
 #[allow(dead_code)]
 pub mod keyring;
 

@@ -122,6 +122,8 @@ install_deps() {
 	# scenarios-devices.sh: a root on each filesystem, partitioned disks,
 	# the QEMU monitor (python3)
 	want+=(xfsprogs btrfs-progs dosfstools mtools erofs-utils squashfs-tools gdisk fdisk python3)
+	# scenarios-verity.sh: veritysetup makes the verified images
+	want+=(cryptsetup-bin)
 	case $ARCH in
 	# systemd: handoff_real_systemd boots the host's own systemd (never run here)
 	# debootstrap: debian_package (scenarios-debian.sh) debootstraps a Debian 12 root

@@ -9,7 +9,7 @@ for pair in qemu-system-x86_64:qemu-system-x86 mkfs.ext4:e2fsprogs mkfs.xfs:xfsp
     mkfs.vfat:dosfstools mkfs.erofs:erofs-utils mksquashfs:squashfs-tools cpio:cpio sgdisk:gdisk \
     sfdisk:fdisk blkid:util-linux busybox:busybox-static mcopy:mtools python3:python3 \
     qemu-system-aarch64:qemu-system-arm depmod:kmod debootstrap:debootstrap objcopy:binutils sbsign:sbsigntool openssl:openssl \
-    aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu qemu-aarch64-static:qemu-user-static cryptsetup:cryptsetup-bin; do
+    aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu qemu-aarch64-static:qemu-user-static cryptsetup:cryptsetup-bin veritysetup:cryptsetup-bin; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || need+=(linux-image-cloud-amd64)

@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-ALL=(cmdline mountopt superblock partition devspec modlist luks2)
+ALL=(cmdline mountopt superblock partition devspec modlist luks2 verity exe blockdev modparams machineid)
 secs=60
 if [[ $# -gt 0 && $1 =~ ^[0-9]+$ ]]; then
     secs=$1
@@ -44,13 +44,15 @@ done
 bin=fuzz/target/x86_64-unknown-linux-gnu/release
 
 # Longest input per target: a command line plus config, a mount option
-# string, a device spec, a module list, a disk head (a GPT with 4096-byte
+# string, a device spec, a module list, a file head (exe: with its program
+# headers), a uevent datagram, a machine-id file, a disk head (a GPT with 4096-byte
 # sectors and 32 entries, EBRs in LBA 0-31 of 512), a superblock payload (see fuzz_targets/superblock.rs).
 max_len() {
     case $1 in
         cmdline) echo 4100 ;; mountopt) echo 1024 ;; devspec) echo 512 ;;
         modlist) echo 4096 ;; partition) echo 16385 ;; superblock) echo 16385 ;;
         luks2) echo 32773 ;;
+        exe) echo 4097 ;; blockdev) echo 2048 ;; modparams) echo 4097 ;; machineid) echo 64 ;;
     esac
 }
 
@@ -167,6 +169,27 @@ seed_corpus() {
             ;;
         modlist)
             seed_text "$dir" groups '' $'/lib/modules/virtio_ring.ko\n/lib/modules/virtio_blk.ko  queue_depth=64\n\n# comment\n/lib/modules/overlay.ko\n'
+            ;;
+        exe)
+            # Mode 0 (x86-64): this machine's own executables and a script.
+            local f
+            for f in /bin/sh /sbin/init /usr/bin/env; do
+                [[ -f $f ]] && { printf '\000'; head -c 4096 "$f"; } >"$dir/$(basename "$f")"
+            done
+            seed_text "$dir" script '\000' $'#! /usr/bin/env python3 -u\nprint()\n'
+            seed_text "$dir" interp '\000/lib64/ld-linux-x86-64.so.2\000'
+            ;;
+        blockdev)
+            # (NULs in the printf format: bash strings cannot hold them.)
+            seed_text "$dir" nvme 'add@/devices/pci0000:00/0000:00:1c.0/nvme/nvme0/nvme0n1\000ACTION=add\000SUBSYSTEM=block\000DEVNAME=nvme0n1\000DEVTYPE=disk\000'
+            seed_text "$dir" module 'add@/module/ext4\000ACTION=add\000SUBSYSTEM=module\000'
+            ;;
+        modparams)
+            seed_text "$dir" nvme '\004' 'nvme' 'root=LABEL=r nvme.io_queue_depth=64 usb-storage.delay_use=0 nvme.poll_queues=2 nvme.s="a b" nvme.flag quiet'
+            ;;
+        machineid)
+            seed_text "$dir" id '' $'0123456789abcdef0123456789ABCDEF\n'
+            seed_text "$dir" uninitialized '' $'uninitialized\n'
             ;;
         superblock) seed_superblock "$dir" ;;
         partition) seed_partition "$dir" ;;

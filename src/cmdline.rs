@@ -146,6 +146,18 @@ pub struct Cmdline<'a> {
     /// `overinit.layers=`: extra read-only lower layers, comma separated,
     /// bottom first, each checked by [`layer_rule`] (iterate with [`items`]).
     pub layers: Option<&'a [u8]>,
+    /// `roothash=`: the dm-verity root hash of the base (hex; the base is
+    /// then verified, see docs/verity.md). Checked by [`roothash_rule`].
+    pub roothash: Option<&'a [u8]>,
+    /// `systemd.verity_root_data=`: the device holding the verified data
+    /// (default: `root=`).
+    pub verity_data: Option<&'a [u8]>,
+    /// `systemd.verity_root_hash=`: the device holding the hash tree
+    /// (default: the data device, the tree appended at `hash-offset=`).
+    pub verity_hash: Option<&'a [u8]>,
+    /// `systemd.verity_root_options=`: comma-separated dm-verity options
+    /// (checked by [`crate::verity::parse_options`]).
+    pub verity_options: Option<&'a [u8]>,
     /// Problems found, in order (first [`MAX_PROBLEMS`]).
     pub problems: Vec<Problem<'a>, MAX_PROBLEMS>,
     /// Total number of problems, including those not stored.
@@ -175,8 +187,35 @@ pub const OVERINIT_KEYS: &[(&str, &str)] = &[
 /// parameters). Add a name here when [`Cmdline::parse`] learns one: the
 /// docs test checks docs/parameters.md against this list and
 /// [`OVERINIT_KEYS`].
-pub const KERNEL_KEYS: &[&str] =
-    &["root", "rootfstype", "rootflags", "ro", "rw", "rootwait", "rootdelay", "init", "panic", "quiet", "--"];
+pub const KERNEL_KEYS: &[&str] = &[
+    "root",
+    "rootfstype",
+    "rootflags",
+    "ro",
+    "rw",
+    "rootwait",
+    "rootdelay",
+    "init",
+    "panic",
+    "quiet",
+    "roothash",
+    "systemd.verity_root_data",
+    "systemd.verity_root_hash",
+    "systemd.verity_root_options",
+    "--",
+];
+
+/// Why a `roothash=` is refused (`None`: it is fine): hex, and the length
+/// of a digest dm-verity's superblocks name (sha1, sha256, sha512). The
+/// exact length is checked against the superblock's algorithm at boot.
+pub fn roothash_rule(h: &[u8]) -> Option<&'static str> {
+    let ok = matches!(h.len(), 40 | 64 | 128) && h.iter().all(u8::is_ascii_hexdigit);
+    (!ok).then_some("not hex of the length of a sha1, sha256 or sha512 digest (40, 64 or 128 digits)")
+}
+
+fn devspec_rule(d: &[u8]) -> Option<&'static str> {
+    crate::devspec::DevSpec::parse(d).err().map(|e| e.message())
+}
 
 /// Longest `init=` path: the exec phase's buffer is this plus its NUL, and
 /// a longer one is refused here, before anything is mounted.
@@ -197,10 +236,36 @@ pub const STATE_PREFIX: &[u8] = b"/data/state/";
 /// path under [`STATE_PREFIX`] (the rules of [`persist_rule`]), or a device
 /// spec.
 pub fn layer_rule(l: &[u8]) -> Option<&'static str> {
+    let (l, hash) = layer_roothash(l);
+    if hash.is_some() && !l.starts_with(STATE_PREFIX) {
+        return Some("a verified layer (:ROOTHASH) is an image under /data/state/ with its tree in NAME.verity");
+    }
     match l.strip_prefix(&STATE_PREFIX[..STATE_PREFIX.len() - 1]) {
         Some(rest) => persist_rule(rest),
         None => crate::devspec::DevSpec::parse(l).err().map(|e| e.message()),
     }
+}
+
+/// A layer's dm-verity root hash: `ITEM:HEX` is (ITEM, HEX) when HEX passes
+/// [`roothash_rule`]; anything else is the item itself, unverified.
+pub fn layer_roothash(l: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match l.iter().rposition(|&b| b == b':') {
+        Some(i) if roothash_rule(&l[i + 1..]).is_none() => (&l[..i], Some(&l[i + 1..])),
+        _ => (l, None),
+    }
+}
+
+/// The hash tree of a verified layer image, systemd's sidecar naming
+/// (`tools.raw` → `tools.verity`): the file name's extension replaced by
+/// `.verity` (appended if it has none), in `out`.
+pub fn verity_sidecar<'o>(image: &[u8], out: &'o mut [u8]) -> Option<&'o [u8]> {
+    let name = image.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
+    let stem = image[name..].iter().rposition(|&b| b == b'.').filter(|&d| d > 0).map_or(image.len(), |d| name + d);
+    let n = stem + b".verity".len();
+    let dst = out.get_mut(..n)?;
+    dst[..stem].copy_from_slice(&image[..stem]);
+    dst[stem..].copy_from_slice(b".verity");
+    Some(dst)
 }
 
 /// The non-empty items of a comma-separated list.
@@ -411,10 +476,14 @@ enum K {
     Inodes,
     OverlayOpts,
     Layers,
+    RootHash,
+    VerityData,
+    VerityHash,
+    VerityOptions,
 }
 
 /// Key names as written on the command line.
-const KEYS: [(&str, K); 24] = [
+const KEYS: [(&str, K); 28] = [
     ("root", K::Root),
     ("rootfstype", K::RootFsType),
     ("rootflags", K::RootFlags),
@@ -439,6 +508,10 @@ const KEYS: [(&str, K); 24] = [
     ("overinit.inodes", K::Inodes),
     ("overinit.overlayopts", K::OverlayOpts),
     ("overinit.layers", K::Layers),
+    ("roothash", K::RootHash),
+    ("systemd.verity_root_data", K::VerityData),
+    ("systemd.verity_root_hash", K::VerityHash),
+    ("systemd.verity_root_options", K::VerityOptions),
 ];
 
 impl<'a> Cmdline<'a> {
@@ -464,6 +537,22 @@ impl<'a> Cmdline<'a> {
 
     /// A comma-separated list whose items all pass `rule`, at most `max` of
     /// them; else `None` and a problem naming the first bad item.
+    /// `text` if it passes `rule`, else `None` and a problem naming it.
+    fn checked(
+        &mut self,
+        key: &'a [u8],
+        text: Option<&'a [u8]>,
+        rule: fn(&[u8]) -> Option<&'static str>,
+    ) -> Option<&'a [u8]> {
+        match text.and_then(rule) {
+            Some(why) => {
+                self.problem(ProblemKind::Rule(why), key, text);
+                None
+            }
+            None => text,
+        }
+    }
+
     fn list(
         &mut self,
         key: &'a [u8],
@@ -483,7 +572,7 @@ impl<'a> Cmdline<'a> {
 
     fn set(&mut self, key: &'a [u8], value: Option<&'a [u8]>) {
         // One table lookup, then one small arm per key: this parser is linked
-        // into a 64 KiB init, and a `match` on byte strings compiles to a
+        // into an init with a 96 KiB budget, and a `match` on byte strings compiles to a
         // chain of compares per arm.
         let Some(&(_, k)) = KEYS.iter().find(|(name, _)| name.as_bytes() == key) else {
             if key.starts_with(b"overinit.") {
@@ -533,6 +622,27 @@ impl<'a> Cmdline<'a> {
             }
             K::Layers => {
                 self.layers = self.list(key, text, MAX_LAYERS, "more than 8 layers", layer_rule);
+                true
+            }
+            // Checked here, before any device is touched; an empty value
+            // unsets.
+            K::RootHash => {
+                self.roothash = self.checked(key, text, roothash_rule);
+                true
+            }
+            K::VerityData => {
+                self.verity_data = self.checked(key, text, devspec_rule);
+                true
+            }
+            K::VerityHash => {
+                self.verity_hash = self.checked(key, text, devspec_rule);
+                true
+            }
+            K::VerityOptions => {
+                match text.map(crate::verity::parse_options) {
+                    Some(Err((e, word))) => self.problem(ProblemKind::Rule(e.message()), key, Some(word)),
+                    _ => self.verity_options = text,
+                }
                 true
             }
             // The rest need a value.
@@ -668,6 +778,10 @@ mod tests {
             inodes: None,
             overlayopts: None,
             layers: None,
+            roothash: None,
+            verity_data: None,
+            verity_hash: None,
+            verity_options: None,
             problems: Vec::new(),
             problem_count: 0,
         };
@@ -751,6 +865,57 @@ mod tests {
                 "overinit.{key} is listed but unknown"
             );
         }
+    }
+
+    #[test]
+    fn verity_keys() {
+        let h = "ab".repeat(32);
+        let line = std::format!(
+            "root=/dev/vda roothash={h} systemd.verity_root_data=PARTLABEL=root systemd.verity_root_hash=/dev/vdb systemd.verity_root_options=check-at-most-once,hash-offset=4096"
+        );
+        let c = Cmdline::parse(line.as_bytes());
+        assert_eq!(c.problem_count, 0);
+        assert_eq!(c.roothash, Some(h.as_bytes()));
+        assert_eq!(c.verity_data, Some(&b"PARTLABEL=root"[..]));
+        assert_eq!(c.verity_hash, Some(&b"/dev/vdb"[..]));
+        assert_eq!(c.verity_options, Some(&b"check-at-most-once,hash-offset=4096"[..]));
+        // Refused, naming what: short, not hex, a bad device, an unknown word.
+        for (line, key, value) in [
+            ("roothash=abcd", "roothash", "abcd"),
+            (&*std::format!("roothash={}", "g".repeat(64)), "roothash", &*"g".repeat(64)),
+            ("systemd.verity_root_data=FOO=bar", "systemd.verity_root_data", "FOO=bar"),
+            ("systemd.verity_root_options=ignore-corruption,frobnicate", "systemd.verity_root_options", "frobnicate"),
+        ] {
+            let c = Cmdline::parse(line.as_bytes());
+            let p = c.first_fatal().expect(line);
+            assert_eq!((p.key, p.value), (key.as_bytes(), value.as_bytes()), "{line}");
+            assert_eq!((c.roothash, c.verity_data, c.verity_options), (None, None, None));
+        }
+        let c = Cmdline::parse(b"systemd.verity_root_options=ignore-corruption,frobnicate");
+        assert_eq!(c.first_fatal().unwrap().what(), "unknown verity option");
+        // 40 and 128 digits are fine here (sha1, sha512); the superblock decides.
+        for n in [40, 128] {
+            let line = std::format!("roothash={}", "0".repeat(n));
+            assert_eq!(Cmdline::parse(line.as_bytes()).problem_count, 0);
+        }
+    }
+
+    #[test]
+    fn verified_layers() {
+        let h = "ab".repeat(32);
+        let item = std::format!("/data/state/layers/tools.erofs:{h}");
+        assert_eq!(layer_roothash(item.as_bytes()), (&b"/data/state/layers/tools.erofs"[..], Some(h.as_bytes())));
+        assert_eq!(layer_rule(item.as_bytes()), None);
+        // MAJ:MIN is no root hash; a device layer cannot be verified (yet).
+        assert_eq!(layer_roothash(b"8:1"), (&b"8:1"[..], None));
+        assert!(layer_rule(std::format!("LABEL=apps:{h}").as_bytes()).is_some());
+        let line = std::format!("overinit.layers=/dev/vdc,{item}");
+        assert_eq!(Cmdline::parse(line.as_bytes()).problem_count, 0);
+        let mut out = [0u8; 64];
+        assert_eq!(verity_sidecar(b"/data/state/l/tools.erofs", &mut out), Some(&b"/data/state/l/tools.verity"[..]));
+        assert_eq!(verity_sidecar(b"/data/state/l.d/tools", &mut out), Some(&b"/data/state/l.d/tools.verity"[..]));
+        assert_eq!(verity_sidecar(b"/data/state/l/.hidden", &mut out), Some(&b"/data/state/l/.hidden.verity"[..]));
+        assert_eq!(verity_sidecar(&[b'a'; 60], &mut out), None);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Unsigned numbers as decimal text, without `core::fmt` (which would add
-//! kilobytes to a 64 KiB init). One function for the log, device paths and
+//! kilobytes to an init with a 96 KiB budget). One function for the log, device paths and
 //! device specs.
 
 /// Room for any `u64` in decimal.

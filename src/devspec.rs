@@ -290,8 +290,9 @@ impl<'a> DevSpec<'a> {
     }
 
     /// The partition of `table` this spec names, `PARTNROFF` included.
-    /// (MBR logical partitions come from [`Table::logical`]; test those with
-    /// [`DevSpec::matches_part`].)
+    /// (MBR logical partitions, 5 on, are not in the table: the kernel
+    /// walks their chain; init matches their PARTUUID by signature and
+    /// number.)
     pub fn find_part(&self, table: &Table<'_>) -> Option<Part> {
         match *self {
             DevSpec::PartUuidOffset(u, off) => {

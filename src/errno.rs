@@ -18,6 +18,8 @@ pub mod num {
     pub const EINVAL: i32 = 22;
     pub const ENOSPC: i32 = 28;
     pub const EROFS: i32 = 30;
+    /// A verified layer failed its dm-verity set-up (its own line says why).
+    pub const EBADMSG: i32 = 74;
 }
 
 /// The errno name, e.g. `name(2) == Some("ENOENT")`.
@@ -28,7 +30,7 @@ pub fn name(errno: i32) -> Option<&'static str> {
 /// A short lowercase description like strerror's, e.g. `text(2) ==
 /// Some("no such file or directory")`. Only the errnos a boot can meet
 /// (file, mount, exec, module and device errors) carry a text: the table
-/// is linked into a 64 KiB init. The others have their name only.
+/// is linked into an init with a 96 KiB budget. The others have their name only.
 pub fn text(errno: i32) -> Option<&'static str> {
     find(errno).map(|(_, text)| text).filter(|t| !t.is_empty())
 }

@@ -141,6 +141,11 @@ fn shebang(rest: &[u8]) -> Result<Exe<'_>, ExeError> {
     let start = line.iter().position(|&b| b != b' ' && b != b'\t').ok_or(ExeError::BadShebang)?;
     let word = &line[start..];
     let len = word.iter().position(|&b| matches!(b, b' ' | b'\t' | 0)).unwrap_or(word.len());
+    // `#!` then a NUL: binfmt_script takes the empty name and execve fails
+    // (ENOENT); refused here as what it is, a line without an interpreter.
+    if len == 0 {
+        return Err(ExeError::BadShebang);
+    }
     Ok(Exe::Script { interp: &word[..len] })
 }
 
@@ -245,6 +250,10 @@ mod tests {
         assert_eq!(classify(b"#! \t/usr/bin/env python3 -u\n", X86), Ok(Exe::Script { interp: b"/usr/bin/env" }));
         assert_eq!(classify(b"#!/bin/sh", X86), Err(ExeError::BadShebang), "no newline in the head");
         assert_eq!(classify(b"#!   \n", X86), Err(ExeError::BadShebang));
+        // Found by fuzzing (fuzz/fuzz_targets/exe.rs): a NUL where the name
+        // starts is no interpreter, as for the kernel.
+        assert_eq!(classify(b"#!\0/bin/sh\n", X86), Err(ExeError::BadShebang));
+        assert_eq!(classify(b"#! \0\n", X86), Err(ExeError::BadShebang));
         let mut long = std::vec![b'#', b'!'];
         long.extend(std::iter::repeat_n(b'a', 300));
         long.push(b'\n');

@@ -34,5 +34,6 @@ pub mod modparams;
 pub mod mountopt;
 pub mod partition;
 pub mod plan;
+pub mod sha256;
 pub mod superblock;
 pub mod verity;

@@ -6,9 +6,12 @@
 //!  disk head ──read()──▶ Table (GPT: pMBR + header at LBA 1 + entry array,
 //!                                MBR: sector 0)
 //!     Table::parts()   ──▶ GPT entries / MBR primaries 1–4
-//!     Table::logical() ──▶ MBR logicals 5…: one EBR sector per step,
-//!                          read by the caller wherever the chain points
 //! ```
+//!
+//! MBR logical partitions (5, 6, …) are not walked here: the kernel has
+//! walked their EBR chain and made their devices; their `PARTUUID=` is the
+//! disk signature and the number (`mbr_partuuid`), which is all init needs
+//! (src/init/devices.rs, partition_of).
 //!
 //! How much to read: [`HEAD_BYTES`] from offset 0 holds the usual layout
 //! (header at LBA 1, 128 entries of 128 bytes from LBA 2) for 512- and
@@ -23,7 +26,6 @@
 //! give `NoTable` or fewer partitions, never a panic.
 
 use crate::superblock::{self, field, le32, le64, rtrim, uuid_text, Id, Label};
-use heapless::Vec;
 
 /// Bytes from offset 0 that hold a standard GPT (header and 128 entries) for
 /// 4096-byte sectors (LBA 0–5), and so also for 512-byte ones (LBA 0–33).
@@ -90,7 +92,6 @@ impl TableError {
 #[derive(Debug, Clone, Copy)]
 pub struct Table<'a> {
     kind: Kind<'a>,
-    sector_size: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -121,7 +122,7 @@ pub fn read(head: &[u8], sector_size: usize) -> Result<Table<'_>, TableError> {
         Some(kind) => kind,
         None => mbr(head).ok_or(TableError::NoTable)?,
     };
-    Ok(Table { kind, sector_size })
+    Ok(Table { kind })
 }
 
 const GPT_ENTRY: usize = 128;
@@ -321,11 +322,6 @@ impl<'a> Table<'a> {
         }
     }
 
-    /// The logical sector size the table was read with.
-    pub fn sector_size(&self) -> usize {
-        self.sector_size
-    }
-
     /// The disk's identifier, as blkid's PTUUID: the GPT disk GUID, or the
     /// MBR signature as `%08x` (empty if zero).
     pub fn ptuuid(&self) -> Id {
@@ -342,7 +338,7 @@ impl<'a> Table<'a> {
     }
 
     /// The GPT partitions, or the MBR primaries (1–4, including an extended
-    /// container). Logical MBR partitions come from [`Table::logical`].
+    /// container). The kernel numbers logical MBR partitions from 5.
     pub fn parts(&self) -> Parts<'a> {
         Parts { kind: self.kind, index: 0 }
     }
@@ -351,38 +347,6 @@ impl<'a> Table<'a> {
     pub fn part(&self, number: u32) -> Option<Part> {
         self.parts().find(|p| p.number == number)
     }
-
-    /// A walk over the logical partitions of every extended partition, in
-    /// the kernel's order and numbering (5, 6, …). Empty for GPT.
-    pub fn logical(&self) -> Logical {
-        let mut walk = Logical {
-            signature: 0,
-            extended: [(0, 0); 4],
-            slot: 0,
-            first: 0,
-            first_size: 0,
-            this: 0,
-            this_size: 0,
-            links: 0,
-            next_number: 5,
-            active: false,
-        };
-        if let Kind::Mbr { sector, signature } = self.kind {
-            walk.signature = signature;
-            for (slot, (_, t, start, size)) in walk.extended.iter_mut().zip(mbr_slots(sector)) {
-                if is_extended(t) {
-                    *slot = (u64::from(start), u64::from(size));
-                }
-            }
-            walk.start_chain(0);
-        }
-        walk
-    }
-}
-
-/// DOS (0x05), W95 LBA (0x0f) and Linux (0x85) extended partitions.
-fn is_extended(t: u8) -> bool {
-    matches!(t, 0x05 | 0x0f | 0x85)
 }
 
 /// The partitions of a [`Table`], in table order.
@@ -441,116 +405,6 @@ impl Iterator for Parts<'_> {
                 None
             }
         }
-    }
-}
-
-/// Walks the chains of extended boot records (EBRs) of an MBR disk, the way
-/// the kernel's `parse_extended` does. Each EBR is one sector somewhere on
-/// the disk, so the caller reads them:
-///
-/// ```text
-/// let mut walk = table.logical();
-/// while let Some(lba) = walk.next_lba() {
-///     read sector_size bytes at lba * sector_size into ebr   (a short read: pass what was read)
-///     for part in walk.feed(&ebr) { … }
-/// }
-/// ```
-///
-/// At most 100 links without a data partition are followed per chain, and
-/// numbering stops at [`MAX_PARTS`], so every walk ends.
-#[derive(Debug, Clone)]
-pub struct Logical {
-    signature: u32,
-    /// (start, size) of the extended partition in each primary slot.
-    extended: [(u64, u64); 4],
-    /// The slot whose chain is being walked.
-    slot: usize,
-    first: u64,
-    first_size: u64,
-    this: u64,
-    this_size: u64,
-    links: u32,
-    next_number: u32,
-    active: bool,
-}
-
-impl Logical {
-    /// The logical sector holding the next EBR to read, or `None` when done.
-    pub fn next_lba(&self) -> Option<u64> {
-        self.active.then_some(self.this)
-    }
-
-    /// Start the chain of the first extended slot at or after `from`.
-    fn start_chain(&mut self, from: usize) {
-        self.active = false;
-        for slot in from..4 {
-            let (start, size) = self.extended[slot];
-            if size != 0 {
-                self.slot = slot;
-                self.first = start;
-                self.first_size = size;
-                self.this = start;
-                self.this_size = size;
-                self.links = 1;
-                self.active = self.next_number < MAX_PARTS;
-                return;
-            }
-        }
-    }
-
-    /// Give the EBR read at [`Logical::next_lba`]; returns the data
-    /// partitions it defines and moves on to the next link.
-    pub fn feed(&mut self, ebr: &[u8]) -> Vec<Part, 4> {
-        let mut found = Vec::new();
-        if !self.active {
-            return found;
-        }
-        if !has_mbr_magic(ebr) {
-            self.start_chain(self.slot + 1);
-            return found;
-        }
-        for (i, (_, t, start, size)) in mbr_slots(ebr).enumerate() {
-            if size == 0 || is_extended(t) {
-                continue;
-            }
-            let (offs, size) = (u64::from(start), u64::from(size));
-            let at = self.this.saturating_add(offs);
-            // The 3rd and 4th entries sometimes hold garbage: only take them
-            // if they lie inside this link and the extended partition.
-            if i >= 2
-                && (offs + size > self.this_size
-                    || at < self.first
-                    || at.saturating_add(size) > self.first + self.first_size)
-            {
-                continue;
-            }
-            let number = self.next_number;
-            let _ = found.push(Part {
-                number,
-                partuuid: mbr_partuuid(self.signature, number),
-                partlabel: Label::new(),
-                start_lba: at,
-                size_lba: size,
-            });
-            self.links = 0;
-            self.next_number += 1;
-            if self.next_number == MAX_PARTS {
-                self.active = false;
-                return found;
-            }
-        }
-        // The first extended entry links to the next EBR, relative to the
-        // start of the extended partition.
-        let link = mbr_slots(ebr).find(|&(_, t, _, size)| size != 0 && is_extended(t));
-        self.links += 1;
-        match link {
-            Some((_, _, start, size)) if self.links <= 100 => {
-                self.this = self.first + u64::from(start);
-                self.this_size = u64::from(size);
-            }
-            _ => self.start_chain(self.slot + 1),
-        }
-        found
     }
 }
 
@@ -613,22 +467,10 @@ mod tests {
             .collect()
     }
 
-    /// Every partition of an image, logical ones included (reading each EBR
-    /// from the file as init would from the device).
-    fn all_parts(img: &Path, head: &[u8], ss: usize) -> Vec<Part> {
-        let table = read(head, ss).unwrap();
-        let mut all: Vec<Part> = table.parts().collect();
-        let mut walk = table.logical();
-        let whole = std::fs::read(img).unwrap();
-        let mut steps = 0;
-        while let Some(lba) = walk.next_lba() {
-            steps += 1;
-            assert!(steps < 1000, "EBR walk does not end");
-            let at = (lba as usize).saturating_mul(ss);
-            let ebr = whole.get(at..at.saturating_add(ss)).unwrap_or_default();
-            all.extend(walk.feed(ebr));
-        }
-        all
+    /// What partx lists of the table itself: GPT entries, MBR primaries
+    /// (the logical ones, from 5, are the kernel's to find).
+    fn partx_primaries(img: &Path, ss: usize, scheme: Scheme) -> Vec<Expected> {
+        partx(img, ss).into_iter().filter(|e| scheme == Scheme::Gpt || e.number <= 4).collect()
     }
 
     fn sgdisk_image(dir: &Path) -> std::path::PathBuf {
@@ -667,7 +509,6 @@ mod tests {
         let head = head(&img, HEAD_BYTES);
         let table = read(&head, 512).unwrap();
         assert_eq!(table.scheme(), Scheme::Gpt);
-        assert_eq!(table.sector_size(), 512);
         assert_eq!(ours(table.parts(), 512), partx(&img, 512));
         let root = table.part(2).unwrap();
         assert_eq!(root.partuuid.as_str(), "0fc63daf-8483-4772-8e79-3d69d8477de4");
@@ -675,7 +516,6 @@ mod tests {
         assert!(table.part(3).is_none(), "slot 3 is empty: numbers keep gaps");
         assert_eq!(table.part(5).unwrap().partlabel.len(), 36);
         assert_eq!(table.ptuuid().as_bytes(), blkid(&img, "PTUUID"));
-        assert!(table.logical().next_lba().is_none());
     }
 
     #[test]
@@ -729,11 +569,18 @@ mod tests {
         let table = read(&head, 512).unwrap();
         assert_eq!(table.scheme(), Scheme::Mbr);
         assert_eq!(table.ptuuid().as_str(), "deadbeef");
-        let all = all_parts(&img, &head, 512);
-        assert_eq!(ours(all.clone(), 512), partx(&img, 512));
-        let numbers: Vec<u32> = all.iter().map(|p| p.number).collect();
-        assert_eq!(numbers, [1, 2, 3, 5, 6, 7]);
-        assert_eq!(all[3].partuuid.as_str(), "deadbeef-05");
+        let primaries: Vec<Part> = table.parts().collect();
+        assert_eq!(ours(primaries.clone(), 512), partx_primaries(&img, 512, Scheme::Mbr));
+        let numbers: Vec<u32> = primaries.iter().map(|p| p.number).collect();
+        assert_eq!(numbers, [1, 2, 3]);
+        // The logical ones (what init matches root=PARTUUID=…-05 against):
+        // blkid's PARTUUID is the disk signature and the kernel's number.
+        let logical: Vec<(u32, Vec<u8>)> =
+            partx(&img, 512).into_iter().filter(|e| e.number > 4).map(|e| (e.number, e.partuuid)).collect();
+        assert_eq!(logical.iter().map(|l| l.0).collect::<Vec<_>>(), [5, 6, 7]);
+        for (number, partuuid) in logical {
+            assert_eq!(mbr_partuuid(0xdead_beef, number).as_bytes(), &partuuid[..]);
+        }
     }
 
     #[test]
@@ -742,10 +589,10 @@ mod tests {
         let img = sfdisk_mbr(dir.path(), "0x1");
         patch(&img, 440, &[0; 4]);
         let head = head(&img, HEAD_BYTES);
-        let all = all_parts(&img, &head, 512);
-        assert!(all.iter().all(|p| p.partuuid.is_empty()));
-        assert_eq!(ours(all, 512), partx(&img, 512));
-        assert_eq!(read(&head, 512).unwrap().ptuuid().as_str(), "");
+        let table = read(&head, 512).unwrap();
+        assert!(table.parts().all(|p| p.partuuid.is_empty()));
+        assert_eq!(ours(table.parts(), 512), partx_primaries(&img, 512, Scheme::Mbr));
+        assert_eq!(table.ptuuid().as_str(), "");
     }
 
     #[test]
@@ -838,38 +685,6 @@ mod tests {
     }
 
     #[test]
-    fn ebr_loops_end() {
-        // An EBR linking to itself forever, with no data partition: the
-        // walk stops after 100 links. One with a data partition in every
-        // link stops at the kernel's partition limit.
-        let (mbr, _) = &real_heads()[1];
-        let table = read(mbr, 512).unwrap();
-        let mut ebr = vec![0u8; 512];
-        ebr[510] = 0x55;
-        ebr[511] = 0xAA;
-        ebr[446 + 16 + 4] = 0x05; // link entry: extended, start 0 (itself)
-        ebr[446 + 16 + 12] = 1;
-        let mut walk = table.logical();
-        let mut steps = 0;
-        while walk.next_lba().is_some() {
-            assert!(walk.feed(&ebr).is_empty());
-            steps += 1;
-            assert!(steps <= 100);
-        }
-        assert_eq!(steps, 100);
-        ebr[446 + 4] = 0x83;
-        ebr[446 + 8] = 1;
-        ebr[446 + 12] = 1;
-        let mut walk = table.logical();
-        let mut numbers = Vec::new();
-        while walk.next_lba().is_some() {
-            numbers.extend(walk.feed(&ebr).iter().map(|p| p.number));
-            assert!(numbers.len() < 300);
-        }
-        assert_eq!(numbers, (5..MAX_PARTS).collect::<Vec<_>>());
-    }
-
-    #[test]
     fn gpt_names_decode_like_util_linux() {
         let enc = |units: &[u16]| -> Vec<u8> {
             let mut raw = vec![0u8; 72];
@@ -907,7 +722,6 @@ mod tests {
             which in 0usize..2,
             flips in proptest::collection::vec((0usize..HEAD_BYTES, any::<u8>()), 1..16),
             cut in 0usize..=HEAD_BYTES,
-            ebrs in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..600), 0..8),
         ) {
             let (full, _) = &real_heads()[which];
             let mut h = full.clone();
@@ -921,19 +735,6 @@ mod tests {
                 for p in t.parts() {
                     prop_assert!(p.number >= 1 && p.number < MAX_PARTS);
                     prop_assert!(p.size_lba >= 1);
-                }
-                let mut walk = t.logical();
-                let mut steps = 0;
-                while walk.next_lba().is_some() && steps < 50 {
-                    let mut ebr = ebrs.get(steps % ebrs.len().max(1)).cloned().unwrap_or_default();
-                    if ebr.len() >= 512 {
-                        ebr[510] = 0x55;
-                        ebr[511] = 0xAA;
-                    }
-                    for p in walk.feed(&ebr) {
-                        prop_assert!(p.number >= 5 && p.number < MAX_PARTS);
-                    }
-                    steps += 1;
                 }
             }
         }

@@ -144,6 +144,8 @@ pub enum Source {
     Root,
     /// The state device, once found.
     State,
+    /// The verity hash device (`systemd.verity_root_hash=`), once found.
+    VerityHash,
 }
 
 /// The filesystem type argument of a mount.
@@ -181,8 +183,14 @@ pub enum Op<'a> {
     /// `/data/state/` is attached to a loop device, a device spec waited
     /// for; either is mounted read-only, its filesystem type probed.
     Layer { spec: &'a [u8] },
-    // The steps below are run by the boot itself (src/init/boot.rs), with
-    // what they carry here; [`execute`] skips them.
+    /// A step the boot runs itself (src/init/boot.rs), with what it
+    /// carries; [`execute`] skips it.
+    Run(Run<'a>),
+}
+
+/// The steps of the phases that are not mounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Run<'a> {
     /// Phase `modules`: `finit_module` of every module the image lists
     /// ([`crate::layout::MODULE_LIST`]), in its order, with `MOD.param=`.
     LoadModules,
@@ -196,6 +204,10 @@ pub enum Op<'a> {
     /// Phase `validate`: the real init is proven runnable in the new root:
     /// `init=`, else the first of [`INIT_CANDIDATES`] that runs.
     FindInit { given: Option<&'a [u8]> },
+    /// Phase `base`, before the base mount: the verified base
+    /// (`roothash=`): dm-verity over the root device, which the base
+    /// mount then uses (boot.rs, src/init/verity.rs).
+    Verity(Verity<'a>),
     /// Phase `switch`: pivot_root into [`NEWROOT`] (old root on
     /// [`PUT_OLD`]; MS_MOVE + chroot if that fails), empty the initramfs
     /// without leaving its device, detach it.
@@ -222,6 +234,40 @@ pub enum Fallback {
 /// (init/main.c), tried in this order by phase `validate`.
 pub const INIT_CANDIDATES: [&str; 4] = ["/sbin/init", "/etc/init", "/bin/init", "/bin/sh"];
 
+/// [`INIT_CANDIDATES`] as one text, `, `-separated (the error line when
+/// none runs), made from the list at compile time.
+pub const INIT_CANDIDATES_TEXT: &[u8] = &joined();
+
+const fn joined() -> [u8; joined_len()] {
+    let mut out = [0u8; joined_len()];
+    let (mut i, mut n) = (0, 0);
+    while i < INIT_CANDIDATES.len() {
+        let c = INIT_CANDIDATES[i].as_bytes();
+        if i > 0 {
+            out[n] = b',';
+            out[n + 1] = b' ';
+            n += 2;
+        }
+        let mut j = 0;
+        while j < c.len() {
+            out[n] = c[j];
+            n += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+const fn joined_len() -> usize {
+    let (mut i, mut n) = (0, 0);
+    while i < INIT_CANDIDATES.len() {
+        n += INIT_CANDIDATES[i].len() + if i > 0 { 2 } else { 0 };
+        i += 1;
+    }
+    n
+}
+
 /// Where pivot_root puts the old root, inside the new one.
 pub const PUT_OLD: &str = "oldroot";
 
@@ -246,8 +292,9 @@ pub struct Step<'a> {
     pub op: Op<'a>,
     /// What the boot does when the step fails in a known way.
     pub otherwise: Fallback,
-    /// One line: why this step exists (printed by `overinit plan`).
-    pub why: &'static str,
+    /// One line: why this step exists (printed by `overinit plan`; nothing
+    /// without the feature `explain`, see [`why!`]).
+    pub why: Why,
 }
 
 impl Step<'_> {
@@ -262,9 +309,7 @@ impl Step<'_> {
             Op::Persist { .. } => "persist",
             Op::Layer { .. } => "mount layer",
             // Run by the boot, whose error lines name their own actions.
-            Op::LoadModules | Op::Wait { .. } | Op::SetRo { .. } | Op::FindInit { .. } | Op::SwitchRoot | Op::Exec => {
-                "run"
-            }
+            Op::Run(_) => "run",
         }
     }
 
@@ -272,7 +317,7 @@ impl Step<'_> {
     /// path, else the target.
     pub fn object(&self) -> &[u8] {
         match &self.op {
-            Op::Persist { path } | Op::Layer { spec: path } | Op::Wait { spec: path, .. } => path,
+            Op::Persist { path } | Op::Layer { spec: path } | Op::Run(Run::Wait { spec: path, .. }) => path,
             _ => self.target.as_bytes(),
         }
     }
@@ -317,6 +362,8 @@ pub enum PlanError {
     TooManySteps,
     /// `overinit.layers=` cannot be honoured with the rest of the command line.
     Layers(&'static str),
+    /// `roothash=` cannot be honoured with the rest of the command line.
+    Verity(&'static str),
 }
 
 impl PlanError {
@@ -333,6 +380,7 @@ impl PlanError {
             PlanError::DataTooLong(what) => (what, "mount options longer than 320 bytes"),
             PlanError::TooManySteps => ("plan", "more than 80 steps"),
             PlanError::Layers(why) => ("overinit.layers=", why),
+            PlanError::Verity(why) => ("roothash=", why),
         }
     }
 }
@@ -353,9 +401,17 @@ macro_rules! why {
     };
 }
 #[cfg(feature = "explain")]
-type Why = &'static str;
+pub type Why = &'static str;
 #[cfg(not(feature = "explain"))]
-type Why = ();
+pub type Why = ();
+
+/// A why as a step holds it.
+#[cfg(feature = "explain")]
+fn why_of(why: &'static str) -> Why {
+    why
+}
+#[cfg(not(feature = "explain"))]
+fn why_of(_: &'static str) -> Why {}
 
 /// A table's why as text ("" without the feature `explain`).
 #[cfg(feature = "explain")]
@@ -385,9 +441,7 @@ fn data_of(parts: &[&[u8]], what: &'static str) -> Result<Vec<u8, DATA_MAX>, Pla
 impl<'a> Builder<'a> {
     #[inline(never)]
     fn push(&mut self, phase: Phase, target: &'static str, op: Op<'a>, why: &'static str) -> Result<(), PlanError> {
-        // See [`why!`]: dropped without the feature `explain`.
-        let why = if cfg!(feature = "explain") { why } else { "" };
-        let step = Step { phase, target, op, otherwise: Fallback::Stop, why };
+        let step = Step { phase, target, op, otherwise: Fallback::Stop, why: why_of(why) };
         self.steps.push(step).map_err(|_| PlanError::TooManySteps)
     }
 
@@ -419,52 +473,47 @@ impl<'a> Builder<'a> {
         self.push(phase, target, Op::Mount { source, fstype, flags, data }, why)
     }
 
-    /// A tmpfs, nosuid and nodev, with `data`.
-    #[inline(never)]
-    fn tmpfs(&mut self, phase: Phase, target: &'static str, data: &[u8], why: &'static str) -> Result<(), PlanError> {
-        self.mount(phase, Source::Fixed("tmpfs"), target, FsType::Fixed("tmpfs"), ms::NOSUID | ms::NODEV, &[data], why)
-    }
-
     /// Steps that do not depend on the command line, from a table.
-    fn fixed(&mut self, phase: Phase, table: &[Fixed]) -> Result<(), PlanError> {
-        for &(target, op, why) in table {
+    #[inline(never)]
+    fn fixed(&mut self, table: &[Fixed]) -> Result<(), PlanError> {
+        for &(phase, target, op, why) in table {
             let why = why_text(why);
-            match op {
-                F::Mkdir(mode) => self.mkdir(phase, target, mode, why)?,
-                F::Tmpfs => self.tmpfs(phase, target, b"mode=0755", why)?,
-                F::TmpfsSticky => self.tmpfs(phase, target, b"mode=1777", why)?,
-                F::Rbind => {
-                    // The same path outside the new root.
-                    let from = target.strip_prefix(NEWROOT).unwrap_or(target);
-                    self.mount(phase, Source::Fixed(from), target, FsType::None, ms::BIND | ms::REC, &[], why)?
+            let (source, fstype, flags, data): (_, _, _, &[u8]) = match op {
+                F::Tmpfs => ("tmpfs", FsType::Fixed("tmpfs"), ms::NOSUID | ms::NODEV, b"mode=0755"),
+                F::TmpfsSticky => ("tmpfs", FsType::Fixed("tmpfs"), ms::NOSUID | ms::NODEV, b"mode=1777"),
+                // The same path outside the new root.
+                F::Rbind => (target.strip_prefix(NEWROOT).unwrap_or(target), FsType::None, ms::BIND | ms::REC, b""),
+                F::RbindHome => (HOME, FsType::None, ms::BIND | ms::REC, b""),
+                F::Cgroup2 => ("cgroup2", FsType::Fixed("cgroup2"), ms::NOSUID | ms::NODEV | ms::NOEXEC, b""),
+                other => {
+                    let op = match other {
+                        F::Mkdir(mode) => Op::Mkdir { mode: u32::from(mode) },
+                        F::Rslave => Op::Propagate { flags: ms::SLAVE | ms::REC },
+                        F::LoadModules => Op::Run(Run::LoadModules),
+                        F::SwitchRoot => Op::Run(Run::SwitchRoot),
+                        _ => Op::Run(Run::Exec),
+                    };
+                    self.push(phase, target, op, why)?;
+                    continue;
                 }
-                F::RbindHome => {
-                    let from = Source::Fixed(HOME);
-                    self.mount(phase, from, target, FsType::None, ms::BIND | ms::REC, &[], why)?
-                }
-                F::Rslave => self.push(phase, target, Op::Propagate { flags: ms::SLAVE | ms::REC }, why)?,
-                F::Cgroup2 => self.mount(
-                    phase,
-                    Source::Fixed("cgroup2"),
-                    target,
-                    FsType::Fixed("cgroup2"),
-                    ms::NOSUID | ms::NODEV | ms::NOEXEC,
-                    &[],
-                    why,
-                )?,
-            }
+            };
+            self.mount(phase, Source::Fixed(source), target, fstype, flags, &[data], why)?;
         }
         Ok(())
     }
 }
 
-/// A step that does not depend on the command line: (target, what, why).
-type Fixed = (&'static str, F, Why);
+/// A step that does not depend on the command line: (phase, target, what, why).
+type Fixed = (Phase, &'static str, F, Why);
 
 /// What a [`Fixed`] step does.
 #[derive(Clone, Copy)]
 enum F {
-    Mkdir(u32),
+    Mkdir(u16),
+    /// [`Run::LoadModules`], [`Run::SwitchRoot`], [`Run::Exec`].
+    LoadModules,
+    SwitchRoot,
+    Exec,
     /// A tmpfs, nosuid and nodev, mode 0755.
     Tmpfs,
     /// A tmpfs, nosuid and nodev, mode 1777.
@@ -481,48 +530,67 @@ enum F {
 /// The homes on the state.
 const HOME: &str = "/data/state/home";
 
+/// Phase 4.
+const MODULES: [Fixed; 1] =
+    [(Phase::Modules, "", F::LoadModules, why!("the image's modules, in pack's order, with MOD.param="))];
+
+/// Phases 12 and 13.
+const SWITCH_EXEC: [Fixed; 2] = [
+    (Phase::Switch, NEWROOT, F::SwitchRoot, why!("into the new root; the initramfs emptied and detached")),
+    (Phase::Exec, "/", F::Exec, why!("the real init, with the kernel's argv and environment")),
+];
+
 /// Phase 7, before the sized tmpfs of `/data/system`.
 const DATA: [Fixed; 3] = [
-    ("/data", F::Tmpfs, why!("its own tmpfs so the new root never references the initramfs")),
-    ("/data/system", F::Mkdir(0o755), why!("mount point of the overlay's tmpfs")),
-    (STATE, F::Mkdir(0o755), why!("mount point of the persistent state")),
+    (Phase::Data, "/data", F::Tmpfs, why!("its own tmpfs so the new root never references the initramfs")),
+    (Phase::Data, "/data/system", F::Mkdir(0o755), why!("mount point of the overlay's tmpfs")),
+    (Phase::Data, STATE, F::Mkdir(0o755), why!("mount point of the persistent state")),
 ];
 
 /// Phase 7, in the `/data/system` tmpfs.
 const DATA_DIRS: [Fixed; 5] = [
-    (UPPER, F::Mkdir(0o755), why!("overlay upper layer (its mode becomes the mode of /)")),
-    (WORK, F::Mkdir(0o755), why!("overlay work directory, same mount as upper")),
-    ("/data/system/layers", F::Mkdir(0o755), why!("seed layout: mount points for extra layers")),
-    ("/data/system/migrations", F::Mkdir(0o755), why!("seed layout: migration state")),
-    ("/data/system/lock", F::Mkdir(0o755), why!("seed layout: lock files")),
+    (Phase::Data, UPPER, F::Mkdir(0o755), why!("overlay upper layer (its mode becomes the mode of /)")),
+    (Phase::Data, WORK, F::Mkdir(0o755), why!("overlay work directory, same mount as upper")),
+    (Phase::Data, "/data/system/layers", F::Mkdir(0o755), why!("seed layout: mount points for extra layers")),
+    (Phase::Data, "/data/system/migrations", F::Mkdir(0o755), why!("seed layout: migration state")),
+    (Phase::Data, "/data/system/lock", F::Mkdir(0o755), why!("seed layout: lock files")),
 ];
 
 /// Phase 9 — the system mounts in the new root, in the seed's order.
 const SYSTEM: [Fixed; 17] = [
-    ("/mnt/newroot/run", F::Mkdir(0o755), why!("made in the upper layer if the base lacks it")),
-    ("/mnt/newroot/run", F::Tmpfs, why!("fresh runtime state, mode 0755")),
-    ("/mnt/newroot/dev", F::Mkdir(0o755), why!("mount point")),
-    ("/mnt/newroot/dev", F::Rbind, why!("the devtmpfs mounted in phase 1, with its submounts")),
-    ("/mnt/newroot/dev", F::Rslave, why!("seed: system mounts are rslave (systemd)")),
-    ("/mnt/newroot/proc", F::Mkdir(0o555), why!("mount point")),
-    ("/mnt/newroot/proc", F::Rbind, why!("procfs, with its submounts")),
-    ("/mnt/newroot/proc", F::Rslave, why!("seed: system mounts are rslave")),
-    ("/mnt/newroot/sys", F::Mkdir(0o555), why!("mount point")),
-    ("/mnt/newroot/sys", F::Rbind, why!("sysfs, with its submounts")),
-    ("/mnt/newroot/sys", F::Rslave, why!("seed: system mounts are rslave")),
-    ("/mnt/newroot/sys/fs/cgroup", F::Cgroup2, why!("fresh cgroup v2 hierarchy (sysfs provides the directory)")),
-    ("/mnt/newroot/sys/fs/cgroup", F::Rslave, why!("seed: system mounts are rslave (systemd)")),
-    ("/mnt/newroot/home", F::Mkdir(0o755), why!("mount point (for the state's homes)")),
-    ("/mnt/newroot/data", F::Mkdir(0o755), why!("mount point (for /data)")),
-    ("/mnt/newroot/tmp", F::Mkdir(0o1777), why!("mount point")),
-    ("/mnt/newroot/tmp", F::TmpfsSticky, why!("world-writable, sticky, gone at reboot")),
+    (Phase::System, "/mnt/newroot/run", F::Mkdir(0o755), why!("made in the upper layer if the base lacks it")),
+    (Phase::System, "/mnt/newroot/run", F::Tmpfs, why!("fresh runtime state, mode 0755")),
+    (Phase::System, "/mnt/newroot/dev", F::Mkdir(0o755), why!("mount point")),
+    (Phase::System, "/mnt/newroot/dev", F::Rbind, why!("the devtmpfs mounted in phase 1, with its submounts")),
+    (Phase::System, "/mnt/newroot/dev", F::Rslave, why!("seed: system mounts are rslave (systemd)")),
+    (Phase::System, "/mnt/newroot/proc", F::Mkdir(0o555), why!("mount point")),
+    (Phase::System, "/mnt/newroot/proc", F::Rbind, why!("procfs, with its submounts")),
+    (Phase::System, "/mnt/newroot/proc", F::Rslave, why!("seed: system mounts are rslave")),
+    (Phase::System, "/mnt/newroot/sys", F::Mkdir(0o555), why!("mount point")),
+    (Phase::System, "/mnt/newroot/sys", F::Rbind, why!("sysfs, with its submounts")),
+    (Phase::System, "/mnt/newroot/sys", F::Rslave, why!("seed: system mounts are rslave")),
+    (
+        Phase::System,
+        "/mnt/newroot/sys/fs/cgroup",
+        F::Cgroup2,
+        why!("fresh cgroup v2 hierarchy (sysfs provides the directory)"),
+    ),
+    (Phase::System, "/mnt/newroot/sys/fs/cgroup", F::Rslave, why!("seed: system mounts are rslave (systemd)")),
+    (Phase::System, "/mnt/newroot/home", F::Mkdir(0o755), why!("mount point (for the state's homes)")),
+    (Phase::System, "/mnt/newroot/data", F::Mkdir(0o755), why!("mount point (for /data)")),
+    (Phase::System, "/mnt/newroot/tmp", F::Mkdir(0o1777), why!("mount point")),
+    (Phase::System, "/mnt/newroot/tmp", F::TmpfsSticky, why!("world-writable, sticky, gone at reboot")),
 ];
+
+/// Phase `state` without a state device.
+const STATE_TMPFS: [Fixed; 1] =
+    [(Phase::State, STATE, F::Tmpfs, why!("no state device configured: state is volatile"))];
 
 /// Phase `state`, after the state mount: what shows it in the new root.
 const STATE_BINDS: [Fixed; 3] = [
-    (HOME, F::Mkdir(0o755), why!("persistent home directories (made once, on first boot)")),
-    ("/mnt/newroot/home", F::RbindHome, why!("persistent homes on top of the overlay")),
-    ("/mnt/newroot/data", F::Rbind, why!("system tmpfs and state, visible in the new root")),
+    (Phase::State, HOME, F::Mkdir(0o755), why!("persistent home directories (made once, on first boot)")),
+    (Phase::State, "/mnt/newroot/home", F::RbindHome, why!("persistent homes on top of the overlay")),
+    (Phase::State, "/mnt/newroot/data", F::Rbind, why!("system tmpfs and state, visible in the new root")),
 ];
 
 /// Build the plan for a command line. Pure: same input, same plan.
@@ -538,13 +606,16 @@ pub fn build<'a>(c: &Cmdline<'a>) -> Result<Plan<'a>, PlanError> {
 /// state device with `overinit.state.nofail` becomes a tmpfs): every phase
 /// from `modules` on, in boot order.
 pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>, PlanError> {
-    let root = c.root.ok_or(PlanError::NoRoot)?;
+    let verity = verity_of(c)?;
+    let root = verity.as_ref().map(|v| v.data).or(c.root).ok_or(PlanError::NoRoot)?;
     let rootopts = mountopt::split(c.rootflags.unwrap_or(b"")).map_err(PlanError::RootFlags)?;
     check_allowed(&rootopts, "rootflags=")?;
     let mut b = Builder { steps: Vec::new() };
-    b.push(Phase::Modules, "", Op::LoadModules, "the image's modules, in pack's order, with MOD.param=")?;
+    b.fixed(&MODULES)?;
     b.devices(c, root, state)?;
-    b.base(c, &rootopts)?;
+    let verified = verity.is_some();
+    b.verity(c, verity)?;
+    b.base(c, &rootopts, verified)?;
     b.data(c)?;
     let state = StateMount::of(c, state)?;
     let lower = b.layers(c, &state)?;
@@ -554,9 +625,53 @@ pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>
     b.state(&state)?;
     b.state_binds()?;
     b.persisted(c)?;
-    b.push(Phase::Switch, NEWROOT, Op::SwitchRoot, "into the new root; the initramfs emptied and detached")?;
-    b.push(Phase::Exec, "/", Op::Exec, "the real init, with the kernel's argv and environment")?;
+    b.fixed(&SWITCH_EXEC)?;
     Ok(Plan { root, state: state.source, steps: b.steps })
+}
+
+/// A verified base (`roothash=`, docs/verity.md), as [`Op::Verity`]
+/// carries it. `init` reads the verity superblock of `hash` at the hash
+/// offset, checks the root hash's length for its algorithm, the data
+/// device's size and the tree's top block against the root hash, then
+/// `dm create`, `dm table load` (read-only), `dm resume`, and reads the
+/// first 64 KiB through the new device — before anything is mounted.
+/// The base is then mounted from `/dev/dm-N`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verity<'a> {
+    /// The data device (`systemd.verity_root_data=`, default `root=`).
+    pub data: &'a [u8],
+    /// The hash device (`systemd.verity_root_hash=`, default the data
+    /// device with the tree appended at `hash-offset=`).
+    pub hash: &'a [u8],
+    pub roothash: &'a [u8],
+    /// `systemd.verity_root_options=`, parsed.
+    pub options: crate::verity::Options<'a>,
+}
+
+/// The verified base's device-mapper name (systemd's: `/dev/mapper/root`).
+pub const VERITY_NAME: &str = "root";
+
+/// The verified base the command line asks for, with its defaults.
+fn verity_of<'a>(c: &Cmdline<'a>) -> Result<Option<Verity<'a>>, PlanError> {
+    let Some(roothash) = c.roothash else {
+        if c.verity_data.or(c.verity_hash).or(c.verity_options).is_some() {
+            return Err(PlanError::Verity("systemd.verity_root_* without roothash="));
+        }
+        return Ok(None);
+    };
+    // (The command line refused bad words already.)
+    let options = crate::verity::parse_options(c.verity_options.unwrap_or(b"")).unwrap_or_default();
+    let data = c.verity_data.or(c.root).ok_or(PlanError::Verity("needs systemd.verity_root_data= or root="))?;
+    let hash = match (c.verity_hash, options.hash_offset) {
+        (Some(h), _) => h,
+        (None, Some(_)) => data,
+        (None, None) => {
+            return Err(PlanError::Verity(
+                "needs systemd.verity_root_hash=, or hash-offset= in systemd.verity_root_options=",
+            ))
+        }
+    };
+    Ok(Some(Verity { data, hash, roothash, options }))
 }
 
 /// How the state is mounted: its source, options and type, and whether
@@ -588,7 +703,7 @@ impl<'a> Builder<'a> {
     /// Phase 5 — the root and state devices must appear (one deadline).
     fn devices(&mut self, c: &Cmdline<'a>, root: &'a [u8], state: StateSource<'a>) -> Result<(), PlanError> {
         let timeout_s = if c.rootwait { None } else { Some(c.rootdelay.or(c.timeout).unwrap_or(DEFAULT_TIMEOUT_S)) };
-        let wait = |source, spec| Op::Wait { source, spec, timeout_s };
+        let wait = |source, spec| Op::Run(Run::Wait { source, spec, timeout_s });
         self.push(Phase::Devices, "", wait(Source::Root, root), "the root device (rootwait: forever)")?;
         if let StateSource::Device(spec) = state {
             self.push(Phase::Devices, "", wait(Source::State, spec), "the state device must appear too")?;
@@ -602,12 +717,15 @@ impl<'a> Builder<'a> {
     /// Phase 6 — base. Read-only under an overlay: it is the lower layer
     /// and must not change underneath it (`rw` is ignored then). Without the
     /// overlay, `ro`/`rw` decide (read-only unless `rw`, like the kernel).
-    fn base(&mut self, c: &Cmdline<'a>, rootopts: &mountopt::MountOpts) -> Result<(), PlanError> {
+    /// A verified base is read-only whatever the command line says.
+    fn base(&mut self, c: &Cmdline<'a>, rootopts: &mountopt::MountOpts, verified: bool) -> Result<(), PlanError> {
         let overlay = c.overlay != OverlayMode::Off;
-        let ro = if overlay || c.ro != Some(false) { ms::RDONLY } else { 0 };
+        let ro = if overlay || verified || c.ro != Some(false) { ms::RDONLY } else { 0 };
         self.mkdir(Phase::Base, NEWROOT, 0o755, "mount point of the base, then of the overlay")?;
         let fstype = c.rootfstype.map_or(FsType::ProbedRoot, FsType::Given);
-        let why = if overlay {
+        let why = if verified {
+            "the verified root: dm-verity over the root device (/dev/dm-N), read-only"
+        } else if overlay {
             "the root device, read-only: the overlay's lower layer"
         } else {
             "the root device is the root (overinit.overlay=off)"
@@ -615,9 +733,24 @@ impl<'a> Builder<'a> {
         self.mount(Phase::Base, Source::Root, NEWROOT, fstype, rootopts.flags | ro, &[&rootopts.data], why)
     }
 
+    /// `roothash=`: the hash device must appear too (phase `devices`, unless
+    /// it is the data device), then the dm-verity device is made (phase
+    /// `base`, before the base mount).
+    fn verity(&mut self, c: &Cmdline<'a>, verity: Option<Verity<'a>>) -> Result<(), PlanError> {
+        let Some(v) = verity else { return Ok(()) };
+        if v.hash != v.data {
+            let timeout_s =
+                if c.rootwait { None } else { Some(c.rootdelay.or(c.timeout).unwrap_or(DEFAULT_TIMEOUT_S)) };
+            let wait = Op::Run(Run::Wait { source: Source::VerityHash, spec: v.hash, timeout_s });
+            self.push(Phase::Devices, "", wait, "the verity hash device (systemd.verity_root_hash=)")?;
+        }
+        let why = "dm-verity over the root device, read-only; a wrong root hash stops the boot here";
+        self.push(Phase::Base, "", Op::Run(Run::Verity(v)), why)
+    }
+
     /// Phase 7 — data: `/data` and the RAM of the overlay.
     fn data(&mut self, c: &Cmdline<'a>) -> Result<(), PlanError> {
-        self.fixed(Phase::Data, &DATA)?;
+        self.fixed(&DATA)?;
         let mut sized = [0u8; 40];
         let size_opt = concat(&mut sized, b"size=", c.size.unwrap_or(DEFAULT_SIZE));
         let mut inodes = [0u8; 40];
@@ -631,7 +764,7 @@ impl<'a> Builder<'a> {
             &[size_opt, inodes_opt, b"mode=0755"],
             "RAM for the upper and work layers: writes vanish at reboot",
         )?;
-        self.fixed(Phase::Data, &DATA_DIRS)
+        self.fixed(&DATA_DIRS)
     }
 
     /// Phase `layers` — extra read-only lower layers, bottom first. Images
@@ -648,7 +781,12 @@ impl<'a> Builder<'a> {
             let Some(o) = &state.opts else {
                 return Err(PlanError::Layers("images under /data/state/ need a state device (overinit.state=)"));
             };
-            self.push(Layers, STATE, Op::SetRo { ro: true }, "the state's block device, read-only for everyone")?;
+            self.push(
+                Layers,
+                STATE,
+                Op::Run(Run::SetRo { ro: true }),
+                "the state's block device, read-only for everyone",
+            )?;
             self.mount(
                 Layers,
                 Source::State,
@@ -700,14 +838,14 @@ impl<'a> Builder<'a> {
 
     /// Phase 9 — system mounts in the new root.
     fn system_mounts(&mut self) -> Result<(), PlanError> {
-        self.fixed(Phase::System, &SYSTEM)
+        self.fixed(&SYSTEM)
     }
 
     /// Phase 10 — validate: the real init is proven runnable in the new
     /// root, with every mount above made.
     fn validate(&mut self, c: &Cmdline<'a>) -> Result<(), PlanError> {
         let why = "what execve will run, as it will resolve after the switch (docs/design.md §2)";
-        self.push(Phase::Validate, NEWROOT, Op::FindInit { given: c.init }, why)
+        self.push(Phase::Validate, NEWROOT, Op::Run(Run::FindInit { given: c.init }), why)
     }
 
     /// Phase `state` — THE POINT OF NO RETURN (docs/design.md §2). The
@@ -719,10 +857,10 @@ impl<'a> Builder<'a> {
     fn state(&mut self, state: &StateMount<'a>) -> Result<(), PlanError> {
         use Phase::State;
         let Some(o) = &state.opts else {
-            return self.tmpfs(State, STATE, b"mode=0755", "no state device configured: state is volatile");
+            return self.fixed(&STATE_TMPFS);
         };
         if state.early {
-            self.push(State, STATE, Op::SetRo { ro: false }, "the point of no return: writable again")?;
+            self.push(State, STATE, Op::Run(Run::SetRo { ro: false }), "the point of no return: writable again")?;
         }
         self.mount(
             State,
@@ -741,7 +879,7 @@ impl<'a> Builder<'a> {
 
     /// Phase `state`, what needs the state: /home and /data (which shows it).
     fn state_binds(&mut self) -> Result<(), PlanError> {
-        self.fixed(Phase::State, &STATE_BINDS)
+        self.fixed(&STATE_BINDS)
     }
 
     /// Phase `state`, last (nothing mounted above hides them): the persisted
@@ -834,6 +972,7 @@ pub fn resolve<'s>(step: &'s Step<'_>, found: &Found<'s>) -> (&'s [u8], &'s [u8]
                 Source::Fixed(s) => s.as_bytes(),
                 Source::Root => found.root_dev,
                 Source::State => found.state_dev,
+                Source::VerityHash => b"",
             };
             let fs: &[u8] = match fstype {
                 FsType::None => b"",
@@ -875,9 +1014,7 @@ pub fn execute<K: Kernel>(
             }
             Op::Layer { spec, .. } => k.layer(spec, step.target),
             // Run by the boot itself, with what the step carries.
-            Op::LoadModules | Op::Wait { .. } | Op::SetRo { .. } | Op::FindInit { .. } | Op::SwitchRoot | Op::Exec => {
-                Ok(())
-            }
+            Op::Run(_) => Ok(()),
         };
         r.map_err(|errno| StepFailure { index, errno })?;
     }
@@ -892,7 +1029,7 @@ pub const HINT_FS_HELPER: &str = "the device is there: the filesystem could not 
 
 /// A hint for a failed step, where the cause is well known.
 pub fn hint(step: &Step<'_>, errno: i32) -> Option<&'static str> {
-    use crate::errno::num::{EACCES, EINVAL, ENODEV, ENOENT, ENOSPC, ENXIO, EROFS};
+    use crate::errno::num::{EACCES, EBADMSG, EINVAL, ENODEV, ENOENT, ENOSPC, ENXIO, EROFS};
     if let Op::Persist { .. } = step.op {
         return (errno == EROFS)
             .then_some("its mount point must exist in a read-only root (overinit.overlay=off without rw)");
@@ -903,6 +1040,7 @@ pub fn hint(step: &Step<'_>, errno: i32) -> Option<&'static str> {
             ENXIO => Some("the layer's device did not appear in time (overinit.timeout=), or went away"),
             ENODEV => Some("is the filesystem's module (squashfs, erofs) in the image?"),
             EINVAL => Some("not a squashfs or erofs image the kernel can mount"),
+            EBADMSG => Some("its dm-verity set-up failed: the line above says why"),
             _ => None,
         };
     }
@@ -983,6 +1121,48 @@ mod tests {
     /// A retry after the emergency shell resumes at the step that failed:
     /// what succeeded before it is not done twice (no stacked mounts).
     #[test]
+    fn a_verified_base() {
+        let h = "0f".repeat(32);
+        let line = std::format!("root=/dev/vda roothash={h} systemd.verity_root_hash=/dev/vdc rw overinit.overlay=off");
+        let c = Cmdline::parse(line.as_bytes());
+        let plan = build(&c).unwrap();
+        let ops: std::vec::Vec<(Phase, &Op)> = plan.steps.iter().map(|s| (s.phase, &s.op)).collect();
+        // The hash device is waited for, the dm device made before the
+        // base mount, which is read-only even with rw and no overlay.
+        let wait = ops
+            .iter()
+            .position(|(_, o)| matches!(o, Op::Run(Run::Wait { source: Source::VerityHash, spec: b"/dev/vdc", .. })));
+        let verity = ops.iter().position(|(p, o)| *p == Phase::Base && matches!(o, Op::Run(Run::Verity(v)) if v.data == b"/dev/vda" && v.hash == b"/dev/vdc" && v.roothash == h.as_bytes()));
+        let base = ops.iter().position(|(p, o)| {
+            *p == Phase::Base && matches!(o, Op::Mount { source: Source::Root, flags, .. } if flags & ms::RDONLY != 0)
+        });
+        assert!(matches!((wait, verity, base), (Some(w), Some(v), Some(b)) if w < v && v < b), "{ops:?}");
+        // Appended tree: the data device is the hash device; no second wait.
+        let line =
+            std::format!("systemd.verity_root_data=LABEL=d roothash={h} systemd.verity_root_options=hash-offset=4096");
+        let plan = build(&Cmdline::parse(line.as_bytes())).unwrap();
+        assert_eq!(plan.root, b"LABEL=d");
+        assert!(plan.steps.iter().any(
+            |s| matches!(&s.op, Op::Run(Run::Verity(v)) if v.hash == b"LABEL=d" && v.options.hash_offset == Some(4096))
+        ));
+        assert!(!plan.steps.iter().any(|s| matches!(s.op, Op::Run(Run::Wait { source: Source::VerityHash, .. }))));
+        // No hash tree named; verity keys without roothash=; no data device.
+        for line in [
+            std::format!("root=/dev/vda roothash={h}"),
+            "root=/dev/vda systemd.verity_root_hash=/dev/vdc".into(),
+            std::format!("roothash={h} systemd.verity_root_hash=/dev/vdc"),
+        ] {
+            assert!(matches!(build(&Cmdline::parse(line.as_bytes())), Err(PlanError::Verity(_))), "{line}");
+        }
+        // Without roothash= nothing changes.
+        assert!(!build(&Cmdline::parse(b"root=/dev/vda"))
+            .unwrap()
+            .steps
+            .iter()
+            .any(|s| matches!(s.op, Op::Run(Run::Verity(_)))));
+    }
+
+    #[test]
     fn a_retry_resumes_at_the_failed_step() {
         let plan = build(&Cmdline::parse(b"root=/dev/vda overinit.state=/dev/vdb")).unwrap();
         let mut k = Recorder { fail_on: Some(("/mnt/newroot/sys", 2)), ..Default::default() };
@@ -1017,21 +1197,27 @@ mod tests {
         assert_eq!(
             waits,
             [
-                &Op::Wait { source: Source::Root, spec: b"/dev/vda", timeout_s: Some(3) },
-                &Op::Wait { source: Source::State, spec: b"LABEL=s", timeout_s: Some(3) }
+                &Op::Run(Run::Wait { source: Source::Root, spec: b"/dev/vda", timeout_s: Some(3) }),
+                &Op::Run(Run::Wait { source: Source::State, spec: b"LABEL=s", timeout_s: Some(3) })
             ]
         );
         assert!(plain.iter().all(|s| s.2 == Fallback::Stop));
-        assert!(plain.contains(&(Phase::Validate, Op::FindInit { given: None }, Fallback::Stop)));
-        assert_eq!(plain.last().unwrap().1, Op::Exec);
+        assert!(plain.contains(&(Phase::Validate, Op::Run(Run::FindInit { given: None }), Fallback::Stop)));
+        assert_eq!(INIT_CANDIDATES_TEXT, b"/sbin/init, /etc/init, /bin/init, /bin/sh");
+        assert_eq!(plain.last().unwrap().1, Op::Run(Run::Exec));
         // rootwait: no limit; init= is what validate looks for.
         let given = ops(b"root=/dev/vda rootwait init=/bin/x");
-        assert!(given.iter().any(|s| s.1 == Op::Wait { source: Source::Root, spec: b"/dev/vda", timeout_s: None }));
-        assert!(given.iter().any(|s| s.1 == Op::FindInit { given: Some(b"/bin/x") }));
+        assert!(given
+            .iter()
+            .any(|s| s.1 == Op::Run(Run::Wait { source: Source::Root, spec: b"/dev/vda", timeout_s: None })));
+        assert!(given.iter().any(|s| s.1 == Op::Run(Run::FindInit { given: Some(b"/bin/x") })));
         // The fallbacks sit on the step they replace.
         let fallbacks = ops(b"root=/dev/vda overinit.state=/dev/vdb overinit.state.nofail overinit.overlay=try");
         let on = |f| fallbacks.iter().filter(|s| s.2 == f).map(|s| (s.0, s.1.clone())).collect::<StdVec<_>>();
-        assert!(matches!(&on(Fallback::TmpfsState)[..], [(Phase::Devices, Op::Wait { source: Source::State, .. })]));
+        assert!(matches!(
+            &on(Fallback::TmpfsState)[..],
+            [(Phase::Devices, Op::Run(Run::Wait { source: Source::State, .. }))]
+        ));
         assert!(matches!(&on(Fallback::NoOverlay)[..], [(Phase::Overlay, Op::Mount { .. })]));
         assert!(ops(b"root=/dev/vda overinit.overlay=off").iter().all(|s| s.0 != Phase::Overlay));
     }
@@ -1145,7 +1331,7 @@ mod tests {
             // (switch and exec follow the state phase: past the point of no return too.)
             for step in plan.steps.iter().filter(|s| s.phase <= Phase::State) {
                 let stateful = match &step.op {
-                    Op::SetRo { ro } => !ro,
+                    Op::Run(Run::SetRo { ro }) => !ro,
                     Op::Persist { .. } => true,
                     Op::Mount { source: Source::State, flags, .. } => flags & ms::RDONLY == 0,
                     Op::Mount { source: Source::Fixed(src), .. } => src.starts_with("/data") || step.target == STATE,
@@ -1189,9 +1375,11 @@ mod tests {
         );
         assert!(hint(step, 2).unwrap().contains("loop"));
         let state: StdVec<&Op> = plan.steps.iter().filter(|s| s.phase == Phase::State).map(|s| &s.op).take(2).collect();
-        assert!(matches!(state[..], [Op::SetRo { ro: false }, Op::Mount { flags, .. }] if flags & ms::REMOUNT != 0));
+        assert!(
+            matches!(state[..], [Op::Run(Run::SetRo { ro: false }), Op::Mount { flags, .. }] if flags & ms::REMOUNT != 0)
+        );
         let layers = plan.steps.iter().find(|s| s.phase == Phase::Layers).unwrap();
-        assert_eq!(layers.op, Op::SetRo { ro: true }, "read-only for everyone before the read-only mount");
+        assert_eq!(layers.op, Op::Run(Run::SetRo { ro: true }), "read-only for everyone before the read-only mount");
         // Layers on devices only: the state is mounted once, in phase state.
         let plan = build(&Cmdline::parse(b"root=/dev/vda overinit.state=/dev/vdb overinit.layers=/dev/vdc")).unwrap();
         assert!(plan.steps.iter().all(|s| s.phase != Phase::Layers || s.target != STATE));

@@ -137,6 +137,40 @@ impl Superblock<'_> {
     }
 }
 
+impl Superblock<'_> {
+    /// Byte offset of the top hash block on the hash device: the levels
+    /// are stored top first from the hash start (the kernel's verity_ctr
+    /// hash_level_block), and the top level is one block. With at most one
+    /// data block there is no tree: the root hashes data block 0.
+    pub fn top_block_offset(&self, sb_offset: u64) -> Option<u64> {
+        (self.data_blocks > 1).then(|| self.hash_start(sb_offset).saturating_mul(u64::from(self.hash_block_size)))
+    }
+
+    /// The root hash of a tree whose top block is `top` (hash_type 1:
+    /// salt first; 0, Chrome OS: salt last), as lowercase hex in `out`:
+    /// what `veritysetup format` printed. Only for sha256 (None else).
+    pub fn root_of<'o>(&self, top: &[u8], out: &'o mut [u8; 64]) -> Option<&'o [u8]> {
+        if self.algorithm != b"sha256" {
+            return None;
+        }
+        let mut h = crate::sha256::Sha256::new();
+        let (first, last) = if self.hash_type == 1 { (self.salt, &[][..]) } else { (&[][..], self.salt) };
+        h.update(first);
+        h.update(top);
+        h.update(last);
+        for (o, b) in out.chunks_exact_mut(2).zip(h.finish()) {
+            o.copy_from_slice(&hex2(b));
+        }
+        Some(&out[..])
+    }
+}
+
+/// A byte as two lowercase hex digits.
+pub fn hex2(b: u8) -> [u8; 2] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]
+}
+
 /// Check a root hash given as hex for `alg`: the right length, all hex.
 pub fn check_root_hash<'h>(hex: &'h [u8], alg: &[u8]) -> Result<&'h [u8], VerityError> {
     let want = digest_len(alg).ok_or(VerityError::UnknownAlgorithm)? * 2;
@@ -149,14 +183,20 @@ pub fn check_root_hash<'h>(hex: &'h [u8], alg: &[u8]) -> Result<&'h [u8], Verity
 /// Most option words at once.
 pub const OPTIONS_MAX: usize = 8;
 
-/// Parsed `systemd.verity_root_options=`: the kernel's words, and a
+/// Parsed `systemd.verity_root_options=`: the kernel's words, a
 /// `hash-offset=BYTES` (veritysetup's name) for a tree appended to the
-/// data device.
+/// data device, and a `root-hash-signature=PATH` (systemd's veritytab
+/// name): a PKCS#7 signature of the root hash, a file in the image.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Options {
+pub struct Options<'a> {
     pub words: heapless::Vec<&'static str, OPTIONS_MAX>,
     pub hash_offset: Option<u64>,
+    pub signature: Option<&'a [u8]>,
 }
+
+/// The description of the key that carries the root hash signature
+/// (`add_key("user", …)`, then the table's `root_hash_sig_key_desc`).
+pub const SIG_KEY_DESC: &str = "overinit:verity-root";
 
 /// Map one option word (systemd's dashes or the kernel's underscores) to
 /// the kernel's spelling.
@@ -172,9 +212,17 @@ fn kernel_word(w: &[u8]) -> Option<&'static str> {
 }
 
 /// Parse a comma-separated option list; on error, the word refused.
-pub fn parse_options(s: &[u8]) -> Result<Options, (VerityError, &[u8])> {
+pub fn parse_options(s: &[u8]) -> Result<Options<'_>, (VerityError, &[u8])> {
     let mut o = Options::default();
     for w in s.split(|&c| c == b',').filter(|w| !w.is_empty()) {
+        // A file in the image (systemd's base64: form is not taken).
+        if let Some(path) = w.strip_prefix(b"root-hash-signature=") {
+            if path.first() != Some(&b'/') || path.len() > crate::devspec::PATH_MAX {
+                return Err((VerityError::UnknownOption, w));
+            }
+            o.signature = Some(path);
+            continue;
+        }
         if let Some(v) = w.strip_prefix(b"hash-offset=") {
             let n = crate::cmdline::parse_u64(v).ok_or((VerityError::UnknownOption, w))?;
             o.hash_offset = Some(n);
@@ -193,7 +241,7 @@ pub fn table(
     hash_dev: &[u8],
     sb_offset: u64,
     root_hash: &[u8],
-    opts: &Options,
+    opts: &Options<'_>,
     out: &mut [u8],
 ) -> Result<usize, VerityError> {
     let mut w = Writer { out, n: 0 };
@@ -215,15 +263,19 @@ pub fn table(
     } else {
         w.put(b" ");
         for &c in sb.salt {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            w.put(&[HEX[usize::from(c >> 4)], HEX[usize::from(c & 15)]]);
+            w.put(&hex2(c));
         }
     }
-    if !opts.words.is_empty() {
+    let sig = usize::from(opts.signature.is_some()) * 2;
+    if opts.words.len() + sig > 0 {
         w.sp(b"");
-        w.num(opts.words.len() as u64);
+        w.num((opts.words.len() + sig) as u64);
         for k in &opts.words {
             w.sp(k.as_bytes());
+        }
+        if sig > 0 {
+            w.sp(b"root_hash_sig_key_desc");
+            w.sp(SIG_KEY_DESC.as_bytes());
         }
     }
     if w.n > w.out.len() {
@@ -295,6 +347,10 @@ mod tests {
         );
         assert_eq!(&out[..n], want.as_bytes());
         assert_eq!(table(&sb, b"/dev/vda", b"/dev/vdb", 0, &root, &opts, &mut [0u8; 40]), Err(VerityError::TooLong));
+        // A signature: two more arguments, the key's description.
+        let opts = parse_options(b"root-hash-signature=/etc/rh.p7s").unwrap();
+        let n = table(&sb, b"/dev/vda", b"/dev/vdb", 0, &root, &opts, &mut out).unwrap();
+        assert!(out[..n].ends_with(b" ab01 2 root_hash_sig_key_desc overinit:verity-root"));
     }
 
     /// The first 512 bytes of a hash device `veritysetup format --salt=00112233
@@ -310,6 +366,36 @@ mod tests {
         assert_eq!(sb.hash_start(0), 1);
     }
 
+    /// The tree of that 1 MiB of zeros, built here from its definition
+    /// (data block hashes → one level-0 block each 128 → the top block):
+    /// its root is the one veritysetup printed.
+    #[test]
+    fn computes_the_root_veritysetup_printed() {
+        let sb = parse(include_bytes!("verity_sb.bin")).unwrap();
+        assert_eq!(sb.top_block_offset(0), Some(4096));
+        let salted = |block: &[u8]| {
+            let mut h = crate::sha256::Sha256::new();
+            h.update(sb.salt);
+            h.update(block);
+            h.finish()
+        };
+        let leaf = salted(&[0u8; 4096]);
+        let level0: std::vec::Vec<u8> = leaf.iter().copied().cycle().take(4096).collect();
+        let node = salted(&level0);
+        let mut top = [0u8; 4096];
+        top[..32].copy_from_slice(&node);
+        top[32..64].copy_from_slice(&node);
+        let mut out = [0u8; 64];
+        assert_eq!(
+            sb.root_of(&top, &mut out).unwrap(),
+            b"d6837d07f578e1875911bf7254d7155f85fd808c281343e16354937f3a34205d"
+        );
+        let one = Superblock { data_blocks: 1, ..sb.clone() };
+        assert_eq!(one.top_block_offset(0), None);
+        let sha1 = Superblock { algorithm: b"sha1", ..sb };
+        assert_eq!(sha1.root_of(&top, &mut out), None);
+    }
+
     #[test]
     fn refuses_bad_input() {
         assert_eq!(parse(&[0u8; 100]), Err(VerityError::Short));
@@ -323,6 +409,11 @@ mod tests {
             Err((VerityError::UnknownOption, &b"frobnicate"[..]))
         );
         assert_eq!(parse_options(b"hash-offset=8192").unwrap().hash_offset, Some(8192));
+        assert_eq!(parse_options(b"root-hash-signature=/etc/rh.p7s").unwrap().signature, Some(&b"/etc/rh.p7s"[..]));
+        assert_eq!(
+            parse_options(b"root-hash-signature=base64:MII"),
+            Err((VerityError::UnknownOption, &b"root-hash-signature=base64:MII"[..]))
+        );
     }
 
     proptest! {

@@ -60,6 +60,11 @@ Options:
                              / (or --root, or root= of --config) and their
                              parents in /sys, their filesystems and overlay,
                              resolved against the target kernel's indexes
+      --verity               add device-mapper and dm-verity (dm_mod,
+                             dm_verity and what they need) for a verified
+                             base (roothash=, docs/verity.md); also done when
+                             --config has roothash=. A kernel without them
+                             refuses the pack
       --root DEVSPEC         with --hostonly: the root device instead of /
       --state DEVSPEC        with --hostonly: also the state device (default:
                              overinit.state= of --config)
@@ -165,6 +170,7 @@ pub const PACK_OPTIONS: &[&str] = &[
     "firmware-dir",
     "hostonly",
     "luks2-unlock",
+    "verity",
     "root",
     "state",
     "help",
@@ -220,6 +226,9 @@ pub struct PackArgs {
     /// `--root DEVSPEC` / `--state DEVSPEC` for `--hostonly`.
     pub root: Option<String>,
     pub state: Option<String>,
+    /// `--verity`: pack device-mapper and dm-verity (a verified base,
+    /// `roothash=`; also when `--config` has `roothash=`).
+    pub verity: bool,
 }
 
 /// What the command line asks for.
@@ -251,6 +260,7 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
     let mut firmware_dir = PathBuf::from(DEFAULT_FIRMWARE_DIR);
     let mut hostonly = false;
     let mut luks2_unlock = None;
+    let mut verity = false;
     let (mut root, mut state) = (None, None);
     // lexopt's own messages ("missing argument for option '--init'") are clear.
     let lex = |e: lexopt::Error| usage(e.to_string());
@@ -286,6 +296,7 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
             Long("no-async-probe") => async_probe = false,
             Long("firmware-dir") => firmware_dir = PathBuf::from(parser.value().map_err(lex)?),
             Long("hostonly") => hostonly = true,
+            Long("verity") => verity = true,
             Long("root") | Long("state") => {
                 let which = if matches!(arg, Long("root")) { "root" } else { "state" };
                 let spec = parser.value().map_err(lex)?.string().map_err(lex)?;
@@ -302,13 +313,7 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
                 compress = Compression::from_name(&name)
                     .ok_or_else(|| usage(format!("--compress {name:?}: expected none, gzip, zstd or xz")))?;
             }
-            Long(other) => {
-                let hint = suggest::closest(other, PACK_OPTIONS.iter().copied());
-                let hint: Vec<String> = hint.iter().map(|o| format!("--{o}")).collect();
-                let hint: Vec<&str> = hint.iter().map(String::as_str).collect();
-                return Err(usage(format!("unknown option --{other}{}", suggest::did_you_mean(&hint))));
-            }
-            other => return Err(usage(other.unexpected().to_string())),
+            other => return Err(unexpected(other, PACK_OPTIONS)),
         }
     }
     // LUKS2 (docs/luks2.md): the helper, dm-crypt and the XTS mode; the
@@ -325,7 +330,7 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
     let init = init.ok_or_else(|| usage("missing --init PATH (the overinit init binary to store as /init)"))?;
     let modules_from = match (release, modules_dir) {
         (Some(_), Some(_)) => return Err(usage("--kernel-release and --modules-dir both name the modules; give one")),
-        (Some(kver), None) if modules.is_empty() && !hostonly => {
+        (Some(kver), None) if modules.is_empty() && !hostonly && !verity => {
             return Err(usage(format!(
                 "--kernel-release {kver} given, but no --module asks for modules from it (nor \
                  --hostonly, nor modules = … in {}/{}): the image would not depend on that kernel; add \
@@ -356,7 +361,52 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
         hostonly,
         root,
         state,
+        verity,
     }))
+}
+
+/// An argument no option of `options` takes: an unknown long option with
+/// "did you mean", or lexopt's own message.
+fn unexpected(arg: lexopt::Arg<'_>, options: &[&str]) -> Error {
+    match arg {
+        lexopt::Arg::Long(other) => {
+            let hint = suggest::closest(other, options.iter().copied());
+            let hint: Vec<String> = hint.iter().map(|o| format!("--{o}")).collect();
+            let hint: Vec<&str> = hint.iter().map(String::as_str).collect();
+            usage(format!("unknown option --{other}{}", suggest::did_you_mean(&hint)))
+        }
+        other => usage(other.unexpected().to_string()),
+    }
+}
+
+/// `overinit plan`'s options, for "did you mean" on a typo.
+pub const PLAN_OPTIONS: &[&str] = &["cmdline", "config", "help"];
+
+/// What `overinit plan` is asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanArgs {
+    /// `--cmdline`: the kernel command line, as bytes.
+    pub cmdline: Vec<u8>,
+    /// `--config FILE`: the image's command-line defaults.
+    pub config: Option<PathBuf>,
+}
+
+/// Parses the arguments after `plan`, with pack's conventions.
+pub fn parse_plan(args: impl IntoIterator<Item = OsString>) -> Result<Request<PlanArgs>, Error> {
+    use lexopt::prelude::*;
+    let mut parser = lexopt::Parser::from_args(args);
+    let (mut cmdline, mut config) = (None, None);
+    let lex = |e: lexopt::Error| usage(e.to_string());
+    while let Some(arg) = parser.next().map_err(lex)? {
+        match arg {
+            Short('h') | Long("help") => return Ok(Request::Help),
+            Long("cmdline") => cmdline = Some(parser.value().map_err(lex)?.into_encoded_bytes()),
+            Long("config") => config = Some(PathBuf::from(parser.value().map_err(lex)?)),
+            other => return Err(unexpected(other, PLAN_OPTIONS)),
+        }
+    }
+    let cmdline = cmdline.ok_or_else(|| usage("--cmdline is required"))?;
+    Ok(Request::Run(PlanArgs { cmdline, config }))
 }
 
 /// `SRC:DEST`, split at the last `:` (DEST is an image path we choose; SRC
@@ -449,6 +499,7 @@ mod tests {
                 hostonly: false,
                 root: None,
                 state: None,
+                verity: false,
             }
         );
     }
@@ -511,6 +562,19 @@ mod tests {
              6.1.0-56-cloud-amd64 (for a directory use --modules-dir)"
         );
         assert_eq!(err(&["-o", "x", "--module="]), "--module needs a module name");
+    }
+
+    #[test]
+    fn plan_arguments() {
+        let plan = |args: &[&str]| parse_plan(args.iter().map(OsString::from));
+        let Request::Run(p) = plan(&["--cmdline", "root=/dev/vda quiet", "--config=c"]).unwrap() else { panic!() };
+        assert_eq!(p, PlanArgs { cmdline: b"root=/dev/vda quiet".to_vec(), config: Some("c".into()) });
+        assert_eq!(plan(&["-h"]).unwrap(), Request::Help);
+        let err = |args: &[&str]| plan(args).unwrap_err().to_string();
+        assert_eq!(err(&[]), "--cmdline is required");
+        assert_eq!(err(&["--cmdlin", "x"]), "unknown option --cmdlin; did you mean --cmdline?");
+        assert_eq!(err(&["--cmdline"]), "missing argument for option '--cmdline'");
+        assert_eq!(err(&["--cmdline", "x", "stray"]), "unexpected argument \"stray\"");
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub const MAIN_FILE: &str = "overinit.conf";
 pub const SNIPPETS_DIR: &str = "conf.d";
 
 /// Options that take no value: `KEY = yes` passes `--KEY`, `KEY = no` nothing.
-const FLAGS: &[&str] = &["concurrent-modules", "hostonly", "no-async-probe"];
+const FLAGS: &[&str] = &["concurrent-modules", "hostonly", "no-async-probe", "verity"];
 /// Options the file may not set, with why.
 const PER_RUN: &[&str] = &["output", "kernel-release", "kver", "modules-dir", "help", "conf-dir", "no-conf"];
 /// Options of `pack` that take a value in the next argument (for finding

@@ -41,6 +41,8 @@ pub enum Error {
     ModuleParams { module: String, params: String },
     /// `--hostonly` cannot follow a device.
     Hostonly(String),
+    /// `--verity`: the kernel lacks what a verified base needs.
+    Verity(String),
     /// modprobe.d cannot be read.
     ModprobeConfig(io::Error),
     /// `modules.dep` says a module (transitively) needs itself.
@@ -130,6 +132,7 @@ impl fmt::Display for Error {
             ),
             Error::ModprobeConfig(err) => write!(f, "modprobe.d: {err}"),
             Error::Hostonly(problem) => write!(f, "--hostonly: {problem}"),
+            Error::Verity(problem) => write!(f, "{problem}"),
             Error::DependencyCycle { index, cycle } => {
                 write!(f, "dependency cycle in {}: {}", index.display(), cycle.join(" -> "))
             }

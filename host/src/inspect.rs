@@ -200,6 +200,7 @@ mod tests {
             hostonly: false,
             root: None,
             state: None,
+            verity: false,
         };
         pack::build(&args, 0).unwrap().0
     }

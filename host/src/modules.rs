@@ -66,6 +66,8 @@ pub enum Why {
     Softdep { of: String, name: String, post: bool, matches: usize },
     /// `--hostonly`: the device (or filesystem) that needs it.
     Hostonly(String),
+    /// `--verity`: a verified base needs it.
+    Verity,
 }
 
 impl std::fmt::Display for Why {
@@ -82,6 +84,7 @@ impl std::fmt::Display for Why {
                 write!(f, ")")
             }
             Why::Hostonly(what) => write!(f, "hostonly: {what}"),
+            Why::Verity => write!(f, "verity"),
         }
     }
 }

@@ -117,6 +117,23 @@ pub fn run(args: &PackArgs, mtime: u32) -> Result<Report, Error> {
     Ok(report)
 }
 
+/// The modules of a verified base (device-mapper and its verity target),
+/// or the error naming what this kernel lacks.
+fn verity_modules(tree: &ModuleTree, dir: &Path) -> Result<Vec<Want>, Error> {
+    let mut out = Vec::new();
+    for (name, config) in [("dm_mod", "CONFIG_BLK_DEV_DM"), ("dm_verity", "CONFIG_DM_VERITY")] {
+        let found = tree.lookup(name);
+        if found.modules.is_empty() && found.builtin.is_empty() {
+            return Err(Error::Verity(format!(
+                "--verity (or roothash= in --config): the kernel of {} has no {name} ({config}): it cannot verify the base",
+                dir.display()
+            )));
+        }
+        out.extend(found.modules.into_iter().map(|m| Want { name: m, why: Some(Why::Verity) }));
+    }
+    Ok(out)
+}
+
 /// The finished (compressed) image bytes, without writing anything.
 pub fn build(args: &PackArgs, mtime: u32) -> Result<(Vec<u8>, Report), Error> {
     build_on(args, mtime, &hostonly::Roots::host())
@@ -135,7 +152,9 @@ pub fn build_on(args: &PackArgs, mtime: u32, roots: &hostonly::Roots) -> Result<
     // The modules directory matters when modules are packed, or when it was
     // named: then the image is for that kernel, and may miss what it needs.
     let named = !matches!(args.modules_from, ModulesFrom::RunningKernel);
-    if !args.modules.is_empty() || args.hostonly || named {
+    // A verified base: asked for, or the image's config has roothash=.
+    let verity = args.verity || boot_args.as_ref().is_some_and(|c| c.roothash.is_some());
+    if !args.modules.is_empty() || args.hostonly || named || verity {
         let dir = modules_dir(&args.modules_from)?;
         let config = modprobe_config(args, &dir)?;
         report.warnings.extend(config.warnings.iter().cloned());
@@ -158,6 +177,9 @@ pub fn build_on(args: &PackArgs, mtime: u32, roots: &hostonly::Roots) -> Result<
             let found = hostonly::scan(roots, &targets).map_err(Error::Hostonly)?;
             wanted.extend(found.needs.into_iter().map(|n| Want { name: n.name, why: Some(Why::Hostonly(n.why)) }));
             root_fs = found.filesystems;
+        }
+        if verity {
+            wanted.extend(verity_modules(&tree, &dir)?);
         }
         let resolution = tree.resolve(&wanted)?;
         report.warnings.extend(resolution.warnings.iter().cloned());
@@ -535,6 +557,7 @@ mod tests {
             hostonly: false,
             root: None,
             state: None,
+            verity: false,
         };
         fs::create_dir_all(dir.path().join("modprobe.d")).unwrap();
         Fixture { dir, args }
@@ -847,6 +870,50 @@ mod tests {
         fs::write(m.join("modules.dep"), "a.ko: b.ko\nb.ko: a.ko\n").unwrap();
         f.args.modules = vec!["a".into()];
         assert_eq!(err(&f.args), format!("dependency cycle in {}: a -> b -> a", m.join("modules.dep").display()));
+    }
+
+    #[test]
+    fn verity_packs_device_mapper_or_says_the_kernel_lacks_it() {
+        let mut f = fixture("pack-verity");
+        f.args.verity = true;
+        // This kernel has no dm at all: refused, naming what is missing.
+        let m = f.dir.path().join("modules");
+        assert_eq!(
+            err(&f.args),
+            format!(
+                "--verity (or roothash= in --config): the kernel of {} has no dm_mod (CONFIG_BLK_DEV_DM): it cannot verify the base",
+                m.display()
+            )
+        );
+        // dm_mod, but no dm_verity.
+        let dep = fs::read_to_string(m.join("modules.dep")).unwrap();
+        let add = |m: &Path, file: &str| {
+            fs::create_dir_all(m.join(file).parent().unwrap()).unwrap();
+            fs::write(m.join(file), format!("\x7fELF {file}")).unwrap();
+        };
+        add(&m, "kernel/drivers/md/dm-mod.ko");
+        fs::write(m.join("modules.dep"), format!("{dep}kernel/drivers/md/dm-mod.ko:\n")).unwrap();
+        assert!(err(&f.args).contains("has no dm_verity (CONFIG_DM_VERITY)"));
+        // Both (dm_verity needs dm-bufio, as Debian's): all three packed, after their deps.
+        add(&m, "kernel/drivers/md/dm-bufio.ko");
+        add(&m, "kernel/drivers/md/dm-verity.ko");
+        fs::write(
+            m.join("modules.dep"),
+            format!(
+                "{dep}kernel/drivers/md/dm-mod.ko:\nkernel/drivers/md/dm-bufio.ko:\n\
+                 kernel/drivers/md/dm-verity.ko: kernel/drivers/md/dm-bufio.ko kernel/drivers/md/dm-mod.ko\n"
+            ),
+        )
+        .unwrap();
+        let report = run(&f.args, 0).unwrap();
+        assert_eq!(report.modules, ["dm_mod", "dm_bufio", "dm_verity"]);
+        // The same from the image's config: roothash= asks for it.
+        f.args.verity = false;
+        let config = f.dir.path().join("config");
+        fs::write(&config, format!("root=/dev/vda roothash={} systemd.verity_root_hash=/dev/vdb", "0".repeat(64)))
+            .unwrap();
+        f.args.config = Some(config);
+        assert_eq!(run(&f.args, 0).unwrap().modules, ["dm_mod", "dm_bufio", "dm_verity"]);
     }
 
     #[test]

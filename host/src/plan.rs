@@ -1,11 +1,14 @@
-//! `overinit plan --cmdline "…" [--config FILE]`: print the mount sequence
-//! the boot would run for a command line, as `mount`-style shell lines with
-//! the why of each, then the end state — computed by `overinit::plan::build`,
-//! the very function `init` uses. Touches nothing.
+//! `overinit plan --cmdline "…" [--config FILE]`: print what the boot
+//! would do for a command line, phase by phase, as shell lines with the
+//! why of each, then the end state — the early mounts
+//! (`plan::EARLY_MOUNTS`), then the plan `overinit::plan::build` makes,
+//! the very list `init` runs (device waits, mounts, the init lookup, the
+//! switch, the exec, and each step's fallback). Touches nothing.
 
+use crate::cli::Request;
 use overinit::cmdline::Cmdline;
 use overinit::mountopt::{self, ms};
-use overinit::plan::{self, Fallback, FsType, Op, Phase, Plan, Source, StateSource, NEWROOT, STATE};
+use overinit::plan::{self, Fallback, FsType, Op, Phase, Plan, Run, Source, StateSource, NEWROOT, STATE};
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -13,52 +16,37 @@ use std::process::ExitCode;
 pub const HELP: &str = "\
 Usage: overinit plan --cmdline \"KERNEL COMMAND LINE\" [--config FILE]
 
-Print, as shell-readable lines, the mounts overinit would make at boot for
-this kernel command line (and image config FILE, which the command line
-overrides), each with why, then the end state the real init will see.
+Print, as shell-readable lines, what overinit would do at boot for this
+kernel command line (and image config FILE, which the command line
+overrides), phase by phase: the device waits, every mount, the lookup of
+the real init, the switch and the exec, each with why and with the
+fallbacks asked for, then the end state the real init will see.
 Devices given as UUID=/LABEL= are resolved at boot; `-t auto` marks a
 filesystem type probed from the superblock. Nothing on this host is touched.
 ";
 
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let mut cmdline: Option<Vec<u8>> = None;
-    let mut config: Option<Vec<u8>> = None;
-    let mut parser = lexopt::Parser::from_args(args);
-    loop {
-        let arg = match parser.next() {
-            Ok(Some(a)) => a,
-            Ok(None) => break,
-            Err(e) => return usage(&e.to_string()),
-        };
-        use lexopt::Arg::*;
-        match arg {
-            Long("cmdline") => match parser.value() {
-                Ok(v) => cmdline = Some(v.into_encoded_bytes()),
-                Err(e) => return usage(&e.to_string()),
-            },
-            Long("config") => {
-                let path = match parser.value() {
-                    Ok(v) => v,
-                    Err(e) => return usage(&e.to_string()),
-                };
-                match std::fs::read(&path) {
-                    Ok(b) => config = Some(b),
-                    Err(e) => {
-                        eprintln!("overinit plan: error: read config {}: {e}", path.to_string_lossy());
-                        return ExitCode::from(1);
-                    }
-                }
-            }
-            Long("help") | Short('h') => {
-                print!("{HELP}");
-                return ExitCode::SUCCESS;
-            }
-            other => return usage(&other.unexpected().to_string()),
+    let args = match crate::cli::parse_plan(args) {
+        Ok(Request::Run(args)) => args,
+        Ok(Request::Help) => {
+            print!("{HELP}");
+            return ExitCode::SUCCESS;
         }
-    }
-    let Some(cmdline) = cmdline else { return usage("--cmdline is required") };
+        Err(e) => {
+            eprintln!("overinit plan: error: {e}; see overinit plan --help");
+            return ExitCode::from(e.exit_code());
+        }
+    };
+    let config = match args.config.as_ref().map(std::fs::read).transpose() {
+        Ok(config) => config,
+        Err(e) => {
+            let path = args.config.as_ref().map_or(String::new(), |p| p.display().to_string());
+            eprintln!("overinit plan: error: read config {path}: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let mut c = Cmdline::parse(config.as_deref().unwrap_or(b""));
-    c.apply(&cmdline);
+    c.apply(&args.cmdline);
     match render(&c) {
         Ok(text) => {
             print!("{text}");
@@ -69,11 +57,6 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             ExitCode::from(1)
         }
     }
-}
-
-fn usage(msg: &str) -> ExitCode {
-    eprintln!("overinit plan: error: {msg}; see overinit plan --help");
-    ExitCode::from(2)
 }
 
 /// Quote for POSIX sh when needed.
@@ -173,12 +156,12 @@ fn commands(plan: &Plan<'_>, step: &plan::Step<'_>) -> Vec<(String, String)> {
     let why = step.why.to_string();
     let one = |cmd: String| vec![(cmd, why.clone())];
     match &step.op {
-        Op::LoadModules => one(format!("# finit_module each of {}, in order", overinit::layout::MODULE_LIST)),
-        Op::Wait { spec, timeout_s, .. } => {
+        Op::Run(Run::LoadModules) => one(format!("# finit_module each of {}, in order", overinit::layout::MODULE_LIST)),
+        Op::Run(Run::Wait { spec, timeout_s, .. }) => {
             let limit = timeout_s.map_or("rootwait: no limit".to_string(), |s| format!("at most {s} s"));
             one(format!("# wait for {} ({limit})", sh(spec)))
         }
-        Op::SetRo { ro } => {
+        Op::Run(Run::SetRo { ro }) => {
             let dev = match plan.state {
                 StateSource::Device(s) => sh(s),
                 StateSource::Tmpfs => String::new(),
@@ -187,17 +170,17 @@ fn commands(plan: &Plan<'_>, step: &plan::Step<'_>) -> Vec<(String, String)> {
                 if *ro { ("--setro", "; refused first if its journal needs recovery") } else { ("--setrw", "") };
             vec![(format!("blockdev {flag} {dev}"), format!("{why}{more}"))]
         }
-        Op::FindInit { given: Some(init) } => {
+        Op::Run(Run::FindInit { given: Some(init) }) => {
             vec![(format!("i={}; test -x /mnt/newroot$i", sh(init)), format!("{why} (init=)")), exe_rule()]
         }
-        Op::FindInit { given: None } => vec![
+        Op::Run(Run::FindInit { given: None }) => vec![
             (
                 format!("for i in {}; do test -x /mnt/newroot$i && break; done", plan::INIT_CANDIDATES.join(" ")),
                 format!("{why}: the first that runs (the kernel's list)"),
             ),
             exe_rule(),
         ],
-        Op::SwitchRoot => {
+        Op::Run(Run::SwitchRoot) => {
             let old = plan::PUT_OLD;
             vec![
                 (format!("cd {NEWROOT} && mkdir {old}"), why),
@@ -209,9 +192,43 @@ fn commands(plan: &Plan<'_>, step: &plan::Step<'_>) -> Vec<(String, String)> {
                 (format!("umount -l /{old} && rmdir /{old}"), "no trace of the initramfs remains".into()),
             ]
         }
-        Op::Exec => one("exec \"$i\"".to_string()),
+        Op::Run(Run::Exec) => one("exec \"$i\"".to_string()),
+        Op::Run(Run::Verity(v)) => verity_commands(v, &why),
         _ => one(command(plan, step)),
     }
+}
+
+/// The dm-verity steps of a verified base, as veritysetup and dmsetup
+/// would do them.
+fn verity_commands(v: &plan::Verity<'_>, why: &str) -> Vec<(String, String)> {
+    let offset = v.options.hash_offset.unwrap_or(0);
+    let (data, hash) = (sh(v.data), sh(v.hash));
+    let mut opts = v.options.words.join(" ");
+    if !opts.is_empty() {
+        opts = format!(" {} {opts}", v.options.words.len());
+    }
+    let name = plan::VERITY_NAME;
+    vec![
+        (
+            format!("# read the verity superblock of {hash} at byte {offset}"),
+            "block sizes, algorithm, salt, data blocks; refused: no superblock, an unknown version".into(),
+        ),
+        (
+            format!("# check roothash={}", String::from_utf8_lossy(v.roothash)),
+            "its length for the algorithm, the data device's size, the tree's top block (sha256)".into(),
+        ),
+        (
+            format!(
+                "dmsetup create {name} --readonly --table \"0 SECTORS verity 1 {data} {hash} DBS HBS BLOCKS START ALG {} SALT{opts}\"",
+                String::from_utf8_lossy(v.roothash)
+            ),
+            format!("{why} (dm create, table load read-only, resume: ioctls, no dmsetup)"),
+        ),
+        (
+            "dd if=/dev/dm-N of=/dev/null bs=64k count=1".into(),
+            "the kernel checks the tree on the first read: a wrong root hash fails here, before any mount".into(),
+        ),
+    ]
 }
 
 /// The validate rule beyond `test -x`, as a comment line.
@@ -248,7 +265,11 @@ fn command(plan: &Plan<'_>, step: &plan::Step<'_>) -> String {
                     StateSource::Device(s) => s,
                     StateSource::Tmpfs => b"tmpfs",
                 },
+                Source::VerityHash => b"",
             };
+            // A verified base is mounted from the dm-verity device.
+            let verified = plan.steps.iter().any(|s| matches!(s.op, Op::Run(Run::Verity(_))));
+            let src: &[u8] = if verified && *source == Source::Root { b"/dev/dm-N" } else { src };
             if flags & ms::BIND != 0 {
                 let verb = if flags & ms::REC != 0 { "--rbind" } else { "--bind" };
                 return format!("mount {verb} {} {}", sh(src), step.target);
@@ -273,12 +294,21 @@ fn command(plan: &Plan<'_>, step: &plan::Step<'_>) -> String {
         }
         Op::Layer { spec } => {
             let lo = if spec.starts_with(overinit::cmdline::STATE_PREFIX) { ",loop" } else { "" };
+            if let (image, Some(hash)) = overinit::cmdline::layer_roothash(spec) {
+                let mut side = [0u8; 512];
+                let tree = overinit::cmdline::verity_sidecar(image, &mut side).unwrap_or(b"?");
+                return format!(
+                    "veritysetup open {} layer-N {} {} && mount -t auto -o ro /dev/dm-N {}",
+                    sh(image),
+                    sh(tree),
+                    String::from_utf8_lossy(hash),
+                    step.target
+                );
+            }
             format!("mount -t auto -o ro{lo} {} {}", sh(spec), step.target)
         }
         // Rendered by `commands`.
-        Op::LoadModules | Op::Wait { .. } | Op::SetRo { .. } | Op::FindInit { .. } | Op::SwitchRoot | Op::Exec => {
-            String::new()
-        }
+        Op::Run(_) => String::new(),
     }
 }
 
@@ -430,6 +460,53 @@ mod tests {
         // Without images on the state, the state is mounted once, read-write.
         let dev = render(&Cmdline::parse(b"root=/dev/vda overinit.state=/dev/vdb overinit.layers=/dev/vdc")).unwrap();
         assert!(!dev.contains("remount") && dev.contains("mount -t auto /dev/vdb /data/state"), "{dev}");
+    }
+
+    /// The phases init runs besides the mounts, from the plan's data: the
+    /// device waits, the candidates validate tries (the one list init
+    /// uses), the switch and the exec, and the fallbacks asked for.
+    #[test]
+    fn every_phase_and_fallback_is_printed() {
+        let text = render(&Cmdline::parse(
+            b"root=/dev/vda overinit.state=/dev/vdb overinit.state.nofail overinit.overlay=try rootdelay=4",
+        ))
+        .unwrap();
+        let phases: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("# phase: ")).collect();
+        assert_eq!(
+            phases,
+            [
+                "early (before the command line is read)",
+                "modules",
+                "devices",
+                "base",
+                "data",
+                "overlay",
+                "system",
+                "validate",
+                "state",
+                "switch",
+                "exec"
+            ]
+        );
+        for want in [
+            "# wait for /dev/vda (at most 4 s)",
+            "# wait for /dev/vdb (at most 4 s)",
+            "#   if it does not appear: a warning, and an EMPTY tmpfs state (overinit.state.nofail)",
+            "#     mount -t tmpfs -o nosuid,nodev,mode=0755 tmpfs /data/state",
+            "#   on ENODEV (no overlayfs): no overlay, the base read-only is the root",
+            &format!("for i in {}; do test -x /mnt/newroot$i && break; done", plan::INIT_CANDIDATES.join(" ")),
+            "pivot_root . oldroot && cd /",
+            "exec \"$i\"",
+        ] {
+            assert!(text.contains(want), "{want}\n{text}");
+        }
+        // The point of no return comes right before the state phase.
+        assert!(text.contains("point of no return: the state device is written from here on ----\n\n# phase: state"));
+        let given = render(&Cmdline::parse(b"root=/dev/vda init=/bin/x rootwait")).unwrap();
+        assert!(
+            given.contains("i=/bin/x; test -x /mnt/newroot$i") && given.contains("(rootwait: no limit)"),
+            "{given}"
+        );
     }
 
     #[test]

@@ -22,7 +22,10 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new(tag: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("overinit-it-{}-{tag}", std::process::id()));
+        Scratch::under(&std::env::temp_dir(), tag)
+    }
+    fn under(base: &Path, tag: &str) -> Scratch {
+        let dir = base.join(format!("overinit-it-{}-{tag}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         Scratch(dir)
@@ -342,5 +345,71 @@ fn errors_are_one_line_and_leave_no_image() {
             )
         );
         assert!(!out.exists());
+    }
+}
+
+/// Same inputs, same bytes — whatever the environment: the source trees of
+/// `--add` created in opposite orders (so directories list their entries in
+/// different orders), with different mtimes (files and directories), packed
+/// from different paths under umask 022 and 077.
+#[test]
+fn pack_ignores_directory_order_mtimes_and_umask() {
+    use std::os::unix::fs::{symlink, PermissionsExt as _};
+    use std::time::{Duration, SystemTime};
+    // On tmpfs a directory lists its entries newest first: the two trees
+    // list in opposite orders (ext4 lists both in the same hash order).
+    let shm = Path::new("/dev/shm");
+    let s = if shm.is_dir() { Scratch::under(shm, "determinism") } else { Scratch::new("determinism") };
+    let init = s.init();
+    let names = ["a", "b", "sub", "sub/c", "sub/d", "z", "link"];
+    let tree = |root: &Path, order: &mut dyn Iterator<Item = &&str>, when: SystemTime| {
+        fs::create_dir_all(root).unwrap();
+        for name in order {
+            let path = root.join(name);
+            match *name {
+                "sub" => fs::create_dir_all(&path).unwrap(),
+                "link" => symlink("sub/c", &path).unwrap(),
+                _ => {
+                    fs::create_dir_all(path.parent().unwrap()).unwrap();
+                    fs::write(&path, format!("content of {name}\n")).unwrap();
+                    let mode = if *name == "z" { 0o750 } else { 0o644 };
+                    fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+                }
+            }
+        }
+        fs::set_permissions(root.join("sub"), fs::Permissions::from_mode(0o755)).unwrap();
+        for name in names.iter().filter(|n| **n != "link").chain(&["."]) {
+            let f = fs::File::open(root.join(name)).unwrap();
+            f.set_modified(when).unwrap();
+        }
+    };
+    let epoch = SystemTime::UNIX_EPOCH;
+    tree(&s.join("src-one"), &mut names.iter(), epoch + Duration::from_secs(1_000_000_000));
+    tree(&s.join("other/src-two"), &mut names.iter().rev(), epoch + Duration::from_secs(1_700_000_000));
+    let order = |dir: &str| -> Vec<String> {
+        fs::read_dir(s.join(dir)).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
+    };
+    if order("src-one") == order("other/src-two") {
+        cannot_run("no tmpfs at /dev/shm: both trees list in the same order (mtimes and umask still differ)");
+    }
+    for compress in ["none", "gzip"] {
+        let pack = |src: &str, out: &str, umask: &str| {
+            let (out, add) = (s.join(out), format!("{}:/opt/tree", s.join(src).display()));
+            let script = format!("umask {umask} && exec \"$@\"");
+            let status = Command::new("sh")
+                .args(["-c", &script, "sh", BIN, "pack", "--no-conf", "--compress", compress, "--init"])
+                .arg(&init)
+                .args(["--add", &add, "--output"])
+                .arg(&out)
+                .env_remove("SOURCE_DATE_EPOCH")
+                .output()
+                .unwrap();
+            assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+            fs::read(out).unwrap()
+        };
+        let one = pack("src-one", "one.img", "022");
+        let two = pack("other/src-two", "two.img", "077");
+        assert!(compress != "none" || one.len() > 30 * 1024, "the image holds the init");
+        assert!(one == two, "{compress}: the same tree packs to different bytes");
     }
 }

@@ -21,6 +21,8 @@ pub struct ProbeArgs {
     pub fill: Vec<String>,
     /// `probe.*` keys (with their values) the probe does not know.
     pub unknown: Vec<String>,
+    /// The kernel's `root=` (what the end state's lower layer must be).
+    pub root: Option<String>,
 }
 
 /// Splits the command line into tokens, kernel style.
@@ -64,6 +66,9 @@ pub fn parse(text: &str) -> ProbeArgs {
         if tok == "--" {
             break; // the rest belongs to the real init
         }
+        if let Some(root) = tok.strip_prefix("root=") {
+            a.root = Some(root.to_string());
+        }
         let Some(rest) = tok.strip_prefix("probe.") else {
             continue;
         };
@@ -102,6 +107,7 @@ mod tests {
                 hold: true,
                 fill: vec!["/big".into()],
                 unknown: vec![],
+                root: Some("/dev/vda".into()),
             }
         );
     }

@@ -235,6 +235,84 @@ pub fn check(mounts: &[Mount], stat: &dyn Fn(&str) -> Result<Stat, String>, want
     c.out
 }
 
+/// The device `/`'s files come from, as the kernel reads them: the
+/// device field of the probe's own executable in /proc/self/maps
+/// (`fe:00`, hex). overlayfs maps the real file of the layer it lies in, so
+/// this is the device under the overlay (the base), not the overlay's.
+pub fn exe_device(maps: &str) -> Option<(u32, u32)> {
+    // The first file mapping from offset 0: a static executable maps no
+    // other file.
+    maps.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let (offset, dev, path) = (f.get(2)?, f.get(3)?, f.get(5)?);
+        if u64::from_str_radix(offset, 16).ok()? != 0 || path.starts_with('[') {
+            return None;
+        }
+        let (a, b) = dev.split_once(':')?;
+        Some((u32::from_str_radix(a, 16).ok()?, u32::from_str_radix(b, 16).ok()?))
+    })
+}
+
+/// A device number, (major, minor).
+pub type Dev = (u32, u32);
+
+/// How the kernel knows the devices: a node's `st_rdev`, whether a device
+/// number is a block device, and the block devices a btrfs spans.
+pub struct Devices<'a> {
+    pub rdev: &'a dyn Fn(&str) -> Result<Dev, String>,
+    pub is_block: &'a dyn Fn((u32, u32)) -> bool,
+    /// Names (`vda`) of the devices of the btrfs filesystems.
+    pub btrfs: &'a dyn Fn() -> Vec<String>,
+}
+
+/// The lower layer of `/` is the root device: the device `/`'s files are
+/// read from (`lower`, from [`exe_device`]) is the one `root=` names. A
+/// node (`root=/dev/vda`) or `MAJ:MIN` is compared exactly; btrfs reads
+/// files through an anonymous device (major 0), so there the node must be
+/// one of a btrfs's devices. A `UUID=`/`LABEL=`/`PART…=` spec, which the
+/// probe does not resolve, needs a block device that is not the state's.
+pub fn lower(mounts: &[Mount], lower: Option<(u32, u32)>, root: Option<&str>, d: &Devices<'_>) -> Check {
+    let check = |problems: Vec<String>, detail: String| {
+        let pass = problems.is_empty();
+        Check { name: "lower", pass, detail: if pass { detail } else { problems.join("; ") } }
+    };
+    let Some(dev) = lower else {
+        return check(vec!["no file mapping of the probe in /proc/self/maps".into()], String::new());
+    };
+    let Some(root) = root else { return check(vec!["no root= on the command line".into()], String::new()) };
+    let node = match root.strip_prefix("/dev/") {
+        Some(_) => Some((d.rdev)(root)),
+        None => root.split_once(':').and_then(|(a, b)| Some(Ok((a.parse().ok()?, b.parse().ok()?)))),
+    };
+    let shown = format!("/ reads from {} (root={root})", dev_str(dev));
+    match node {
+        Some(Err(e)) => check(vec![format!("stat {root}: {e}")], shown),
+        Some(Ok(want)) if dev == want => check(vec![], shown),
+        Some(Ok(want)) if dev.0 == 0 => {
+            let name = root.rsplit('/').next().unwrap_or(root);
+            let on_btrfs = (d.btrfs)().iter().any(|n| n == name);
+            let why =
+                format!("/ reads from anonymous device {} and no btrfs has {name} ({})", dev_str(dev), dev_str(want));
+            check(if on_btrfs { vec![] } else { vec![why] }, format!("{shown}: a btrfs on {name}"))
+        }
+        Some(Ok(want)) => {
+            check(vec![format!("/ reads from {}, root={root} is {}", dev_str(dev), dev_str(want))], shown)
+        }
+        None => {
+            let state = visible(mounts, "/data/state").map(Mount::dev);
+            let mut problems = Vec::new();
+            let btrfs = dev.0 == 0 && !(d.btrfs)().is_empty();
+            if !(d.is_block)(dev) && !btrfs {
+                problems.push(format!("/ reads from {}, not a block device", dev_str(dev)));
+            }
+            if state == Some(dev) {
+                problems.push(format!("/ reads from {}, the state device", dev_str(dev)));
+            }
+            check(problems, shown)
+        }
+    }
+}
+
 /// What overinit promises beyond the end state (README, docs/design.md §4):
 /// the flags each system mount is made with, and its propagation — the
 /// initramfs' mounts are private, so the rbinds the real init gets are
@@ -360,6 +438,41 @@ mod tests {
         }
         assert!(hit, "no mount on {point} in GOOD");
         out
+    }
+
+    #[test]
+    fn lower_is_the_root_device() {
+        let maps = "00400000-00401000 r--p 00000000 fe:00 12 /sbin/init\n\
+                    00401000-00450000 r-xp 00001000 fe:00 12 /sbin/init\n\
+                    7ffd0000-7ffd1000 rw-p 00000000 00:00 0 [stack]\n";
+        assert_eq!(exe_device(maps), Some((254, 0)));
+        assert_eq!(exe_device("7ffd0000-7ffd1000 rw-p 00000000 00:00 0 [stack]\n"), None);
+        let mounts = parse(GOOD).unwrap();
+        let rdev = |p: &str| match p {
+            "/dev/vda" => Ok((254, 0)),
+            "/dev/vdb" => Ok((254, 16)),
+            _ => Err("No such file or directory".to_string()),
+        };
+        let (block, none) = (|d: (u32, u32)| d.0 != 0, Vec::new);
+        let d = Devices { rdev: &rdev, is_block: &block, btrfs: &none };
+        let at = |dev, root| lower(&mounts, dev, Some(root), &d);
+        assert!(at(Some((254, 0)), "/dev/vda").pass);
+        assert!(at(Some((254, 0)), "254:0").pass);
+        let bad = at(Some((254, 16)), "/dev/vda");
+        assert!(!bad.pass && bad.detail.contains("root=/dev/vda is 254:0"), "{}", bad.detail);
+        assert!(!at(Some((0, 23)), "/dev/vda").pass, "an overlay's or tmpfs' own device");
+        assert!(!at(Some((254, 0)), "/dev/vdz").pass);
+        assert!(!lower(&mounts, Some((254, 0)), None, &d).pass);
+        assert!(!at(None, "/dev/vda").pass);
+        // Specs the probe does not resolve: a block device, not the state's.
+        assert!(at(Some((254, 0)), "UUID=0e1d").pass);
+        assert!(!at(Some((254, 16)), "LABEL=root").pass, "/data/state is 254:16");
+        assert!(!at(Some((0, 30)), "LABEL=root").pass);
+        // btrfs: an anonymous device; the node must be one of its devices.
+        let vda = || vec!["vda".to_string()];
+        let d = Devices { rdev: &rdev, is_block: &block, btrfs: &vda };
+        assert!(lower(&mounts, Some((0, 30)), Some("/dev/vda"), &d).pass);
+        assert!(!lower(&mounts, Some((0, 30)), Some("/dev/vdb"), &d).pass);
     }
 
     #[test]

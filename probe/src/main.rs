@@ -52,6 +52,7 @@
 //! @probe mount 22 1 0:21 / / rw,relatime - overlay overlay rw,lowerdir=…   (raw mountinfo)
 //! @probe meminfo MemTotal 492512               (also MemFree, MemAvailable; kB)
 //! @probe file /home/marker 3f0c…|ABSENT|ERROR Permission denied (os error 13)
+//! @probe file /sys/block/dm-0/slaves DIR vda vdc   (a directory: its entries, sorted)
 //! @probe wrote /home/marker 3f0c…
 //! @probe fill /big 16777216 No space left on device (os error 28)   (bytes written, the error that stopped it)
 //! @probe check NAME PASS|FAIL detail           (endstate also has endstate.* sub-checks)
@@ -263,6 +264,13 @@ fn report_meminfo(r: &mut Report, as_check: bool) {
 /// `@probe file PATH CONTENT|ABSENT|ERROR …`: content with the trailing
 /// newline dropped, other control bytes escaped, at most 4 KiB.
 fn report_file(path: &str) {
+    // A directory: its entries, sorted (e.g. /sys/block/dm-0/slaves).
+    if let Ok(dir) = std::fs::read_dir(path) {
+        let mut names: Vec<String> = dir.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        out::line("file", &format!("{path} DIR {}", out::escape(&names.join(" "))));
+        return;
+    }
     let shown = match std::fs::read(path) {
         Ok(bytes) => {
             let cut = &bytes[..bytes.len().min(4096)];
@@ -330,7 +338,22 @@ fn run_checks(r: &mut Report, args: &ProbeArgs, mounts: Option<&[mountinfo::Moun
             "endstate" => match mounts {
                 None => r.check("endstate", false, "no parsed mountinfo"),
                 Some(m) => {
-                    let results = endstate::check(m, &stat_path, args.size.as_deref());
+                    let mut results = endstate::check(m, &stat_path, args.size.as_deref());
+                    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+                    let rdev = |p: &str| {
+                        let m = std::fs::metadata(p).map_err(|e| e.to_string())?;
+                        Ok(mountinfo::dev_split(std::os::unix::fs::MetadataExt::rdev(&m)))
+                    };
+                    let is_block =
+                        |(a, b): (u32, u32)| std::path::Path::new(&format!("/sys/dev/block/{a}:{b}")).exists();
+                    let btrfs = || {
+                        let fs = std::fs::read_dir("/sys/fs/btrfs").into_iter().flatten().flatten();
+                        fs.flat_map(|f| std::fs::read_dir(f.path().join("devices")).into_iter().flatten().flatten())
+                            .map(|d| d.file_name().to_string_lossy().into_owned())
+                            .collect()
+                    };
+                    let devices = endstate::Devices { rdev: &rdev, is_block: &is_block, btrfs: &btrfs };
+                    results.push(endstate::lower(m, endstate::exe_device(&maps), args.root.as_deref(), &devices));
                     let failed: Vec<&str> = results.iter().filter(|c| !c.pass).map(|c| c.name).collect();
                     for c in &results {
                         r.check(&format!("endstate.{}", c.name), c.pass, &c.detail);

@@ -16,7 +16,7 @@ use crate::switch;
 use crate::sys::{self, CVec};
 use overinit::cmdline::{Cmdline, OnError, OverlayMode, ProblemKind};
 use overinit::layout;
-use overinit::plan::{self, Fallback, Found, Op, Phase, Plan, Source, StateSource};
+use overinit::plan::{self, Fallback, Found, Op, Phase, Plan, Run, Source, StateSource};
 use rustix::io::Errno;
 
 /// Longest command line we read (the kernel's COMMAND_LINE_SIZE is 2048 on
@@ -52,6 +52,10 @@ struct Boot<'a> {
     modules: u32,
     root: Option<Device>,
     state: Option<Device>,
+    /// The verity hash device when it is not the data device.
+    verity_hash: Option<Device>,
+    /// The verified base is set up (`root` is its dm device now).
+    verified: bool,
     /// The overlay was skipped (`overinit.overlay=off`, or `try` without it).
     no_overlay: bool,
     /// Where a retried phase resumes: the index of the plan step that failed
@@ -128,6 +132,8 @@ pub fn run(argv: CVec<'static>, envp: CVec<'static>) -> ! {
         modules: 0,
         root: None,
         state: None,
+        verity_hash: None,
+        verified: false,
         no_overlay: false,
         init: None,
         resume: 0,
@@ -177,7 +183,7 @@ impl<'a> Boot<'a> {
             Phase::Overlay => self.overlay(),
             Phase::Validate => {
                 let given = self.plan.steps.iter().find_map(|s| match s.op {
-                    Op::FindInit { given } => Some(given),
+                    Op::Run(Run::FindInit { given }) => Some(given),
                     _ => None,
                 });
                 self.init = Some(switch::find_init(given.flatten())?);
@@ -210,6 +216,7 @@ impl<'a> Boot<'a> {
                 Err(switch::exec(init, &self.argv, &self.envp, (self.clock.start_real, self.clock.start)))
             }
             Phase::Base => {
+                self.verify_base()?;
                 self.steps(phase)?;
                 self.root_mounted_us = sys::now_us();
                 Ok(())
@@ -248,7 +255,7 @@ impl<'a> Boot<'a> {
     /// of no return, so nothing — the kernel's filesystem code included —
     /// can write to it.
     fn protect_state_bdev(&mut self) -> Result<(), Fatal> {
-        let state_early = self.plan.steps.iter().any(|s| s.op == Op::SetRo { ro: true });
+        let state_early = self.plan.steps.iter().any(|s| matches!(s.op, Op::Run(Run::SetRo { ro: true })));
         let Some(d) = self.state.as_ref().filter(|_| state_early) else { return Ok(()) };
         let mut sb = [0u8; overinit::superblock::PROBE_BYTES];
         let n = sys::open_ro(&d.path).and_then(|fd| sys::read_at(&fd, &mut sb, 0)).unwrap_or(0);
@@ -270,7 +277,8 @@ impl<'a> Boot<'a> {
         }
         match self.steps(Phase::Overlay) {
             Err(f)
-                if self.plan.steps[self.resume].otherwise == Fallback::NoOverlay && f.errno == Some(Errno::NODEV) =>
+                if f.errno == Some(Errno::NODEV)
+                    && matches!(self.plan.steps.get(self.resume), Some(s) if s.otherwise == Fallback::NoOverlay) =>
             {
                 log::warn()
                     .s("overlay: the kernel has no overlayfs (ENODEV): booting the root read-only without an overlay (overinit.overlay=try)")
@@ -288,10 +296,12 @@ impl<'a> Boot<'a> {
         let c = &self.c;
         let mut root_wait = None;
         let mut state_wait = None;
+        let mut hash_wait = None;
         for step in self.plan.steps.iter().filter(|s| s.phase == Phase::Devices) {
             match step.op {
-                Op::Wait { source: Source::State, spec, .. } => state_wait = Some((spec, step.otherwise)),
-                Op::Wait { spec, timeout_s, .. } => root_wait = Some((spec, timeout_s)),
+                Op::Run(Run::Wait { source: Source::State, spec, .. }) => state_wait = Some((spec, step.otherwise)),
+                Op::Run(Run::Wait { source: Source::VerityHash, spec, .. }) => hash_wait = Some(spec),
+                Op::Run(Run::Wait { spec, timeout_s, .. }) => root_wait = Some((spec, timeout_s)),
                 _ => {}
             }
         }
@@ -304,6 +314,9 @@ impl<'a> Boot<'a> {
                 .with_hint("give rootfstype="));
         }
         self.root = Some(root);
+        if let Some(spec) = hash_wait {
+            self.verity_hash = Some(devices::find("wait for verity hash device", spec, deadline)?);
+        }
         if let Some((spec, otherwise)) = state_wait {
             match devices::find("wait for state device", spec, deadline) {
                 Ok(d) if c.statefstype.is_none() && d.fstype.is_empty() => {
@@ -327,6 +340,22 @@ impl<'a> Boot<'a> {
                 Err(f) => return Err(f),
             }
         }
+        Ok(())
+    }
+
+    /// `roothash=`: the base becomes the dm-verity device over the root
+    /// device (once: a retried `base` keeps it).
+    fn verify_base(&mut self) -> Result<(), Fatal> {
+        let v = self.plan.steps.iter().find_map(|s| match &s.op {
+            Op::Run(Run::Verity(v)) => Some(v),
+            _ => None,
+        });
+        let (Some(v), Some(data), false) = (v, &self.root, self.verified) else { return Ok(()) };
+        let hash = self.verity_hash.as_ref().unwrap_or(data);
+        let mut dev = crate::verity::setup(crate::verity::BASE, v, data, hash)?;
+        (dev.waited_us, dev.appeared_us, dev.found_us) = (data.waited_us, data.appeared_us, data.found_us);
+        self.root = Some(dev);
+        self.verified = true;
         Ok(())
     }
 

@@ -51,6 +51,8 @@ mod switch;
 mod sys;
 #[cfg(target_env = "musl")]
 mod uevent;
+#[cfg(target_env = "musl")]
+mod verity;
 
 // libc only for memcpy/memset/memcmp/strlen (the static archive gives the
 // linker just those objects): the few system calls rustix has no safe

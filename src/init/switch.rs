@@ -12,7 +12,7 @@
 use crate::fail::Fatal;
 use crate::sys::{self, CVec};
 use core::ffi::CStr;
-use overinit::plan::{Phase, INIT_CANDIDATES, NEWROOT};
+use overinit::plan::{Phase, INIT_CANDIDATES, INIT_CANDIDATES_TEXT, NEWROOT};
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, CWD};
 use rustix::io::Errno;
@@ -112,15 +112,7 @@ pub fn find_init(given: Option<&[u8]>) -> Result<&[u8], Fatal> {
     if let Some((cand, why, interp)) = first {
         return Err(why.fatal("find", cand.as_bytes(), &interp));
     }
-    let mut f = Fatal::msg(
-        Phase::Validate,
-        "find",
-        INIT_CANDIDATES[0].as_bytes(),
-        "none is an executable file in the new root",
-    );
-    for cand in &INIT_CANDIDATES[1..] {
-        f.push(b", ").push(cand.as_bytes());
-    }
+    let f = Fatal::msg(Phase::Validate, "find", INIT_CANDIDATES_TEXT, "none is an executable file in the new root");
     Err(f.with_hint("give init=PATH, or check that the root device holds a system"))
 }
 

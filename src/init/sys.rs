@@ -18,7 +18,8 @@ use rustix::mount::{MountFlags, MountPropagationFlags};
 #[allow(dead_code)]
 #[path = "sys/dm.rs"]
 pub mod dm;
-// The kernel keyring (add_key, unlink): dm-crypt's logon volume key.
+// The kernel keyring (add_key, unlink): dm-crypt's logon volume key, the
+// signature of a verified base's root hash.
 #[allow(dead_code)]
 #[path = "sys/keyring.rs"]
 pub mod keyring;

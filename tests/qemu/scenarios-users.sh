@@ -260,9 +260,9 @@ scenario_config_file() {
 
 # --- overinit plan == what the real init sees -----------------------------------
 
-scenario plan_matches "overinit plan's mounts (targets and types) are the mounts the real init sees, same configuration"
+scenario plan_matches "overinit plan's mounts are the mounts the real init sees (mount point, type, source, root of binds), same configuration"
 scenario_plan_matches() {
-	local img root state args planned seen
+	local img root state args planned seen root_t state_t
 	img=$(overinit_image default)
 	root=$(u_root_disk)
 	state=$(state_disk plan_matches)
@@ -270,31 +270,52 @@ scenario_plan_matches() {
 	"$OVERINIT" plan --cmdline "$args" >"$SCEN_DIR/plan.txt" || fail "overinit plan failed"
 	boot plan_matches "$args" "$img" "$root:ro" "$state"
 	expect_good_boot
-	# Every mount command of the plan, as "MOUNTPOINT TYPE" in the booted
-	# system (/mnt/newroot is /; the base under the overlay is hidden);
-	# binds have the source's type ("-").
-	planned=$(sed -e 's/ *#.*//' -e 's/.*; mount/mount/' "$SCEN_DIR/plan.txt" | awk '
-		$1 != "mount" || $2 ~ /^--make-/ { next }
-		{ t = "-"; for (i = 2; i < NF; i++) if ($i == "-t") t = $(i + 1)
-		  p = $NF; sub(/^\/mnt\/newroot/, "", p); if (p == "") p = "/"
-		  if (t == "auto" && p == "/") next
-		  if (t == "auto") t = "ext4"
-		  if (t == "-") t = "bind"
-		  print p, t }' | sort -u)
-	seen=$(awk '$2 == "mount" { for (i = 8; i <= NF; i++) if ($i == "-") { print $7, $(i + 1); break } }' "$PROBE" |
-		sort -u)
-	# The probe sees binds with the source's type: map them by mount point.
-	local p t want got diff=""
-	while read -r p t; do
-		got=$(awk -v p="$p" '$1 == p { print $2 }' <<<"$seen" | tail -n 1)
-		[ -n "$got" ] || diff="$diff; planned $p ($t) is not mounted"
-		[ "$t" = bind ] || [ "$t" = "$got" ] || diff="$diff; $p is $got, planned $t"
+	# `-t auto` is what the superblock says: the disks' types as blkid reads
+	# them on the host (root=/dev/vda, overinit.state=/dev/vdb).
+	root_t=$(blkid -o value -s TYPE "$root") && state_t=$(blkid -o value -s TYPE "$state") ||
+		fail "blkid cannot read the disk images"
+	# Every mount of the plan, in order, as "MOUNTPOINT TYPE SOURCE ROOT"
+	# where the real init stands (/mnt/newroot is /; the last mount on a
+	# point is the one seen). A bind has the type, source and root of what
+	# its source path lies on: the planned mount with the longest prefix of
+	# it, plus the rest of the path (/data/state/home -> /dev/vdb's /home).
+	planned=$(sed -e 's/ *#.*//' -e 's/.*; mount/mount/' "$SCEN_DIR/plan.txt" | awk -v vda="$root_t" -v vdb="$state_t" '
+		function under(path, m) { return path == m || (m == "/" ? 1 : index(path, m "/") == 1) }
+		function view(p) { sub(/^\/mnt\/newroot/, "", p); return p == "" ? "/" : p }
+		$1 != "mount" || $2 ~ /^--make-/ || / -o [^ ]*remount/ { next }
+		$2 == "--rbind" || $2 == "--bind" {
+			src = $3; tgt = $4; best = ""
+			for (m in type) if (under(src, m) && length(m) > length(best)) best = m
+			if (best == "") { print "? unplanned bind source " src; next }
+			rest = substr(src, length(best) + 1)
+			r = root[best] == "/" ? (rest == "" ? "/" : rest) : root[best] rest
+			type[tgt] = type[best]; source[tgt] = source[best]; root[tgt] = r
+			order[++n] = tgt; next
+		}
+		{ t = "?"; for (i = 2; i < NF; i++) if ($i == "-t") t = $(i + 1)
+		  src = $(NF - 1); tgt = $NF
+		  if (t == "auto") t = src == "/dev/vda" ? vda : src == "/dev/vdb" ? vdb : "?" src
+		  type[tgt] = t; source[tgt] = src; root[tgt] = "/"; order[++n] = tgt }
+		END { for (i = 1; i <= n; i++) { tgt = order[i]; last[view(tgt)] = type[tgt] " " source[tgt] " " root[tgt] }
+		      for (p in last) print p, last[p] }' | sort)
+	seen=$(awk '$2 == "mount" { for (i = 8; i <= NF; i++) if ($i == "-") { print $7, $(i + 1), $(i + 2), $6; break } }' "$PROBE" |
+		sort)
+	local p t src r got diff=""
+	while read -r p t src r; do
+		got=$(awk -v p="$p" '$1 == p { print $2, $3, $4 }' <<<"$seen" | tail -n 1)
+		if [ -z "$got" ]; then
+			diff="$diff; planned $p ($t $src $r) is not mounted"
+		elif [ "$got" != "$t $src $r" ]; then
+			diff="$diff; $p is $got, planned $t $src $r"
+		fi
 	done <<<"$planned"
-	while read -r p t; do
-		want=$(awk -v p="$p" '$1 == p' <<<"$planned")
-		[ -n "$want" ] || diff="$diff; $p ($t) is mounted but not in the plan"
+	while read -r p t src r; do
+		awk -v p="$p" '$1 == p { found = 1 } END { exit !found }' <<<"$planned" ||
+			diff="$diff; $p ($t $src $r) is mounted but not in the plan"
 	done <<<"$seen"
 	[ -z "$diff" ] || fail "$BOOT_NAME: plan and mounts differ${diff}"
+	# What this compared, for the log: binds included.
+	grep -q '^/home ext4 /dev/vdb /home$' <<<"$planned" || fail "plan: /home is not planned as /dev/vdb's /home: $planned"
 	grep -qF 'mount -t tmpfs -o size=48M,nr_inodes=4k,mode=0755 tmpfs /data/system' "$SCEN_DIR/plan.txt" ||
 		fail "plan: no /data/system line with size and inodes"
 	u_expect_mount /data/system "/ tmpfs tmpfs [^ ]*size=49152k,nr_inodes=4096[^ ]* [0-9:]+"

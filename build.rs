@@ -20,13 +20,18 @@ fn main() {
         let linker = env::var("RUSTC_LINKER").unwrap_or_default();
         let direct = Path::new(&linker).file_name().is_some_and(|n| n.to_string_lossy().contains("lld"));
         let arg = if direct { "-T" } else { "-Wl,-T," };
-        println!("cargo:rustc-link-arg-bin=init={arg}{}", script.display());
+        // luks2-unlock (src/unlock/main.rs) shares init's entry and start-up.
+        for bin in ["init", "luks2-unlock"] {
+            println!("cargo:rustc-link-arg-bin={bin}={arg}{}", script.display());
+        }
         // `init` has its own entry point (src/init/main.rs): crt1.o's
         // `_start` and the C start-up it calls are then unreferenced and
         // garbage-collected; init.ld drops the constructor sections that
         // crti.o and crtbegin.o would keep (nothing of ours runs them).
         let entry = if direct { "--entry=overinit_start" } else { "-Wl,--entry=overinit_start" };
-        println!("cargo:rustc-link-arg-bin=init={entry}");
+        for bin in ["init", "luks2-unlock"] {
+            println!("cargo:rustc-link-arg-bin={bin}={entry}");
+        }
     }
     let spec_path = "initramfs/layout";
     println!("cargo:rerun-if-changed={spec_path}");

@@ -106,6 +106,14 @@ Options:
                              hard links kept as hard links); device nodes are
                              copied as nodes; FIFOs and sockets are refused.
                              Repeatable
+      --luks2-unlock PATH    the state is (or may be) a LUKS2 volume: store the
+                             unlock helper PATH (cargo build --release --target
+                             x86_64-unknown-linux-musl --bin luks2-unlock) as
+                             {luks}, mode 0755, and add
+                             the modules dm_crypt (with dm_mod) and xts. AES
+                             itself is built into Debian's kernels; add
+                             --module aesni_intel (x86_64) for its fast form.
+                             In {confdir}/{conf}: luks2-unlock = PATH
       --compress ALG         none, gzip, zstd or xz (default: gzip, which every
                              kernel that unpacks compressed initramfs supports;
                              zstd and xz are smaller but optional in the
@@ -139,6 +147,7 @@ Exit status: 0 on success, 1 if the image cannot be made, 2 for usage errors.
         config = layout::CONFIG,
         conf = crate::config_file::MAIN_FILE,
         confdir = crate::config_file::DEFAULT_DIR,
+        luks = layout::LUKS2_UNLOCK,
     )
 }
 
@@ -160,11 +169,17 @@ pub const PACK_OPTIONS: &[&str] = &[
     "no-async-probe",
     "firmware-dir",
     "hostonly",
+    "luks2-unlock",
     "verity",
     "root",
     "state",
     "help",
 ];
+
+/// Modules `--luks2-unlock` adds: dm-crypt (dm_mod comes as its
+/// dependency) and the XTS mode of `aes-xts-plain64`, cryptsetup's default
+/// (both `=m` in Debian 12's generic and cloud kernels; AES is `=y`).
+pub const LUKS2_MODULES: &[&str] = &["dm_crypt", "xts"];
 
 /// Where firmware files are read from (the kernel's firmware loader path).
 pub const DEFAULT_FIRMWARE_DIR: &str = "/lib/firmware";
@@ -244,6 +259,7 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
     let mut async_probe = true;
     let mut firmware_dir = PathBuf::from(DEFAULT_FIRMWARE_DIR);
     let mut hostonly = false;
+    let mut luks2_unlock = None;
     let mut verity = false;
     let (mut root, mut state) = (None, None);
     // lexopt's own messages ("missing argument for option '--init'") are clear.
@@ -273,6 +289,7 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
                 modules.push(name);
             }
             Long("add") => adds.push(parse_add(parser.value().map_err(lex)?)?),
+            Long("luks2-unlock") => luks2_unlock = Some(PathBuf::from(parser.value().map_err(lex)?)),
             Long("config") => config = Some(PathBuf::from(parser.value().map_err(lex)?)),
             Long("concurrent-modules") => concurrent_modules = true,
             Long("modprobe-dir") => modprobe_dirs.push(PathBuf::from(parser.value().map_err(lex)?)),
@@ -297,6 +314,16 @@ pub fn parse_pack(args: impl IntoIterator<Item = OsString>) -> Result<Request<Pa
                     .ok_or_else(|| usage(format!("--compress {name:?}: expected none, gzip, zstd or xz")))?;
             }
             other => return Err(unexpected(other, PACK_OPTIONS)),
+        }
+    }
+    // LUKS2 (docs/luks2.md): the helper, dm-crypt and the XTS mode; the
+    // helper at the path init runs it from.
+    if let Some(src) = luks2_unlock {
+        adds.push(Add { src, dest: PathBuf::from(layout::LUKS2_UNLOCK) });
+        for m in LUKS2_MODULES {
+            if !modules.iter().any(|have| have.replace('-', "_") == *m) {
+                modules.push(m.to_string());
+            }
         }
     }
     let output = output.ok_or_else(|| usage("missing --output FILE (where to write the image)"))?;
@@ -409,6 +436,20 @@ pub fn source_date_epoch(value: Option<OsString>) -> Result<u32, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn luks2_unlock_adds_the_helper_and_dm_crypt() {
+        let Request::Run(p) =
+            parse(&["-o", "o", "--init", "i", "--module", "dm-crypt", "--luks2-unlock", "target/luks2-unlock"])
+                .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(p.adds, [Add { src: "target/luks2-unlock".into(), dest: "/lib/overinit/luks2-unlock".into() }]);
+        // dm-crypt given already (either spelling): not twice.
+        assert_eq!(p.modules, ["dm-crypt", "xts"]);
+    }
 
     fn parse(args: &[&str]) -> Result<Request<PackArgs>, Error> {
         parse_pack(args.iter().map(OsString::from))
@@ -466,6 +507,7 @@ mod tests {
     #[test]
     fn defaults() {
         let Request::Run(p) = parse(&["--output", "o", "--init", "i"]).unwrap() else { panic!() };
+        assert!(!p.adds.iter().any(|a| a.dest == Path::new(layout::LUKS2_UNLOCK)), "no helper unless asked");
         assert_eq!(p.compress, Compression::Gzip);
         assert_eq!(p.modules_from, ModulesFrom::RunningKernel);
         assert!(p.modules.is_empty() && p.adds.is_empty());

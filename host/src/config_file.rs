@@ -9,7 +9,7 @@
 //!
 //! A key is a long option of `overinit pack` without its `--`: `init`,
 //! `module` (or `modules`, a space-separated list), `compress`, `config`,
-//! `add`, and the flags (`concurrent-modules = yes|no`). The command line
+//! `add`, `luks2-unlock`, and the flags (`concurrent-modules = yes|no`). The command line
 //! comes after, so its single-valued options win and its `--module`s add to
 //! the file's. Options that name one run (`output`, `kernel-release`,
 //! `modules-dir`) are refused in the file. `--no-conf` ignores the
@@ -46,6 +46,7 @@ const TAKES_VALUE: &[&str] = &[
     "--add",
     "--compress",
     "--config",
+    "--luks2-unlock",
 ];
 
 /// The command line of `pack` with the defaults of the configuration

@@ -65,6 +65,23 @@ mod verity;
 #[link(name = "c", kind = "static", modifiers = "-bundle")]
 extern "C" {}
 
+#[cfg(target_env = "musl")]
+const USAGE: &[u8] = b"overinit init: PID 1 for the initramfs (run by the kernel as /init).\n\
+It mounts an overlay root and execs the real init; it refuses to run as\n\
+anything but PID 1 so it can never touch a running host.\n\
+To see what it would do: overinit plan --cmdline \"root=... overinit.state=...\"\n";
+
+/// Called by `entry`'s `start` with the kernel's argv and envp.
+#[cfg(target_env = "musl")]
+fn run(argv: sys::CVec<'static>, envp: sys::CVec<'static>) -> ! {
+    // Phase 0 — guard: on a host (pid != 1) touch nothing.
+    if rustix::process::getpid().as_raw_nonzero().get() != 1 {
+        sys::write_all(sys::console(), USAGE);
+        sys::exit(2)
+    }
+    boot::run(argv, envp)
+}
+
 /// A panic is a bug; it still must not kill PID 1 (the kernel would panic
 /// with "Attempted to kill init" and hide the message).
 #[cfg(target_env = "musl")]

@@ -13,12 +13,20 @@ use rustix::mount::{MountFlags, MountPropagationFlags};
 
 // Device-mapper (dm-verity now, dm-crypt next): its own file, one per
 // kernel interface. Not every call is used by every feature.
+// Each `#[path]` is relative to this file's folder, so the seam reads the
+// same when `luks2-unlock` includes this file by `#[path]` (src/unlock/main.rs).
 #[allow(dead_code)]
+#[path = "sys/dm.rs"]
 pub mod dm;
 // The kernel keyring (add_key, unlink): dm-crypt's logon volume key, the
 // signature of a verified base's root hash.
 #[allow(dead_code)]
+#[path = "sys/keyring.rs"]
 pub mod keyring;
+// Anonymous memory (mmap/munmap): argon2's blocks in `luks2-unlock`.
+#[allow(dead_code)]
+#[path = "sys/anon.rs"]
+pub mod anon;
 
 /// The kernel gives init at most 32 arguments and 32 environment strings
 /// (init/main.c: MAX_INIT_ARGS, MAX_INIT_ENVS); room for both plus NULLs.
@@ -75,6 +83,16 @@ impl<'a> CVec<'a> {
         true
     }
 
+    /// Entry `i` (argv[i]), if there is one. `luks2-unlock` reads its
+    /// arguments with it; `init` reads none.
+    #[allow(dead_code)]
+    pub fn get(&self, i: usize) -> Option<&'a CStr> {
+        let p = *self.ptrs.get(i).filter(|_| i < self.len)?;
+        // SAFETY: every pointer below `len` is a NUL-terminated string that
+        // lives for 'a (from_raw's contract, or a caller's CStr).
+        Some(unsafe { CStr::from_ptr(p) })
+    }
+
     /// Append one entry (dropped if full: the kernel's limits leave room).
     pub fn with_extra(mut self, extra: &'static CStr) -> Self {
         if self.len < MAX_VEC - 1 {
@@ -126,6 +144,20 @@ impl KeptFd {
 pub fn console() -> BorrowedFd<'static> {
     // SAFETY: fd 2 is never closed by this process; see above.
     unsafe { BorrowedFd::borrow_raw(2) }
+}
+
+/// fd 0 and fd 1, as a parent set them up (`luks2-unlock`: the console,
+/// and the pipe to init). Both stay open for the process's life.
+#[allow(dead_code)]
+pub fn stdin() -> BorrowedFd<'static> {
+    // SAFETY: fd 0 is never closed by this process.
+    unsafe { BorrowedFd::borrow_raw(0) }
+}
+
+#[allow(dead_code)]
+pub fn stdout() -> BorrowedFd<'static> {
+    // SAFETY: fd 1 is never closed by this process.
+    unsafe { BorrowedFd::borrow_raw(1) }
 }
 
 /// `execve(2)`. Returns only on failure, with the errno.

@@ -161,9 +161,6 @@ pub struct Cmdline<'a> {
     pub layers: Option<&'a [u8]>,
     /// `overinit.reset`: start from an empty state (a factory reset).
     pub reset: bool,
-    /// `overinit.reset.keep=`: paths a reset keeps, checked like persisted
-    /// paths by [`persist_rule`] (iterate with [`items`]).
-    pub reset_keep: Option<&'a [u8]>,
     /// `overinit.state.onerror=`.
     pub state_onerror: StateOnError,
     /// `roothash=`: the dm-verity root hash of the base (hex; the base is
@@ -202,7 +199,6 @@ pub const OVERINIT_KEYS: &[(&str, &str)] = &[
     ("overlayopts", "extra overlayfs options appended to the overlay mount, e.g. redirect_dir=on; default: none"),
     ("layers", "comma-separated squashfs/erofs images (/data/state/PATH on the state device, or a device spec) mounted read-only under /data/system/layers/N and stacked above the base, the last one on top; default: none"),
     ("reset", "factory reset: the old state moved aside, persisted paths seeded again (also: the flag file .overinit/reset on the state); default: off"),
-    ("reset.keep", "comma-separated paths (as persisted paths) a factory reset keeps, e.g. /etc/machine-id,/etc/ssh; default: none"),
     ("state.onerror", "ro, volatile or halt, for a state filesystem that records errors or that cannot be mounted; default: ro"),
 ];
 
@@ -500,7 +496,6 @@ enum K {
     OverlayOpts,
     Layers,
     Reset,
-    ResetKeep,
     StateOnError,
     RootHash,
     VerityData,
@@ -509,7 +504,7 @@ enum K {
 }
 
 /// Key names as written on the command line.
-const KEYS: [(&str, K); 31] = [
+const KEYS: [(&str, K); 30] = [
     ("root", K::Root),
     ("rootfstype", K::RootFsType),
     ("rootflags", K::RootFlags),
@@ -535,7 +530,6 @@ const KEYS: [(&str, K); 31] = [
     ("overinit.overlayopts", K::OverlayOpts),
     ("overinit.layers", K::Layers),
     ("overinit.reset", K::Reset),
-    ("overinit.reset.keep", K::ResetKeep),
     ("overinit.state.onerror", K::StateOnError),
     ("roothash", K::RootHash),
     ("systemd.verity_root_data", K::VerityData),
@@ -654,10 +648,6 @@ impl<'a> Cmdline<'a> {
             },
             K::Persist => {
                 self.persist = self.list(key, text, MAX_PERSIST, "more than 16 persisted paths", persist_rule);
-                true
-            }
-            K::ResetKeep => {
-                self.reset_keep = self.list(key, text, MAX_PERSIST, "more than 16 kept paths", persist_rule);
                 true
             }
             K::Layers => {
@@ -819,7 +809,6 @@ mod tests {
             overlayopts: None,
             layers: None,
             reset: false,
-            reset_keep: None,
             state_onerror: StateOnError::Ro,
             roothash: None,
             verity_data: None,
@@ -896,10 +885,6 @@ mod tests {
         let c = Cmdline::parse(b"overinit.reset overinit.state.onerror=volatile");
         assert!(c.reset);
         assert_eq!(c.state_onerror, StateOnError::Volatile);
-        let c = Cmdline::parse(b"overinit.reset.keep=/etc/ssh,/etc/machine-id");
-        assert_eq!(items(c.reset_keep).collect::<StdVec<_>>(), [&b"/etc/ssh"[..], b"/etc/machine-id"]);
-        let c = Cmdline::parse(b"overinit.reset.keep=etc/ssh");
-        assert!(c.reset_keep.is_none() && c.first_fatal().is_some_and(|p| p.what() == BAD_PATH));
         let c = Cmdline::parse(b"overinit.reset=1 overinit.reset=0 overinit.state.onerror=halt");
         assert!(!c.reset);
         assert_eq!(c.state_onerror, StateOnError::Halt);

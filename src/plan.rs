@@ -372,9 +372,6 @@ pub enum PlanError {
     TooManySteps,
     /// `overinit.layers=` cannot be honoured with the rest of the command line.
     Layers(&'static str),
-    /// An `overinit.reset.keep=` path inside a persisted path: kept, it
-    /// would stop that path from being seeded again (its directory exists).
-    KeepInsidePersisted,
     /// `roothash=` cannot be honoured with the rest of the command line.
     Verity(&'static str),
 }
@@ -393,10 +390,6 @@ impl PlanError {
             PlanError::DataTooLong(what) => (what, "mount options longer than 320 bytes"),
             PlanError::TooManySteps => ("plan", "more than 80 steps"),
             PlanError::Layers(why) => ("overinit.layers=", why),
-            PlanError::KeepInsidePersisted => (
-                "overinit.reset.keep=",
-                "a kept path inside a persisted path would keep that one from being seeded again: keep the persisted path itself",
-            ),
             PlanError::Verity(why) => ("roothash=", why),
         }
     }
@@ -625,11 +618,6 @@ pub fn build<'a>(c: &Cmdline<'a>) -> Result<Plan<'a>, PlanError> {
 pub fn build_for<'a>(c: &Cmdline<'a>, state: StateSource<'a>) -> Result<Plan<'a>, PlanError> {
     let verity = verity_of(c)?;
     let root = verity.as_ref().map(|v| v.data).or(c.root).ok_or(PlanError::NoRoot)?;
-    for k in items(c.reset_keep) {
-        if items(c.persist).any(|p| k.len() > p.len() && k.starts_with(p) && k[p.len()] == b'/') {
-            return Err(PlanError::KeepInsidePersisted);
-        }
-    }
     let rootopts = mountopt::split(c.rootflags.unwrap_or(b"")).map_err(PlanError::RootFlags)?;
     check_allowed(&rootopts, "rootflags=")?;
     let mut b = Builder { steps: Vec::new() };
@@ -1444,18 +1432,6 @@ mod tests {
         let overlay = plan.steps.iter().find(|s| s.phase == Phase::Overlay).unwrap();
         let Op::Mount { data, .. } = &overlay.op else { panic!() };
         assert!(data.starts_with(b"lowerdir=/data/system/layers/7:/data/system/layers/6:"));
-    }
-
-    #[test]
-    fn a_kept_path_inside_a_persisted_one_is_refused() {
-        let build_of = |s: &[u8]| build(&Cmdline::parse(s)).map(|_| ());
-        let base = b"root=/dev/vda overinit.state=/dev/vdb overinit.persist=/etc,/var/lib ";
-        assert_eq!(
-            build_of(&[&base[..], b"overinit.reset.keep=/etc/ssh"].concat()),
-            Err(PlanError::KeepInsidePersisted)
-        );
-        assert_eq!(build_of(&[&base[..], b"overinit.reset.keep=/etc,/etc-x,/var/li"].concat()), Ok(()));
-        assert_eq!(PlanError::KeepInsidePersisted.describe().0, "overinit.reset.keep=");
     }
 
     #[test]

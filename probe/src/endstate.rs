@@ -295,6 +295,9 @@ pub fn lower(mounts: &[Mount], lower: Option<(u32, u32)>, root: Option<&str>, d:
                 format!("/ reads from anonymous device {} and no btrfs has {name} ({})", dev_str(dev), dev_str(want));
             check(if on_btrfs { vec![] } else { vec![why] }, format!("{shown}: a btrfs on {name}"))
         }
+        // A verified base (roothash=): `/` reads from the dm-verity device,
+        // which must sit on the root device (sysfs: its `slaves/`).
+        Some(Ok(_)) if dm_over(dev, root) => check(vec![], format!("{shown}: dm device over {root}")),
         Some(Ok(want)) => {
             check(vec![format!("/ reads from {}, root={root} is {}", dev_str(dev), dev_str(want))], shown)
         }
@@ -311,6 +314,15 @@ pub fn lower(mounts: &[Mount], lower: Option<(u32, u32)>, root: Option<&str>, d:
             check(problems, shown)
         }
     }
+}
+
+/// Whether block device `dev` is a device-mapper device whose slaves
+/// include the node `root` names (`/sys/dev/block/MAJ:MIN/slaves/vda`).
+fn dm_over(dev: (u32, u32), root: &str) -> bool {
+    let name = root.rsplit('/').next().unwrap_or(root);
+    let sys = format!("/sys/dev/block/{}:{}", dev.0, dev.1);
+    std::path::Path::new(&format!("{sys}/dm")).is_dir()
+        && std::path::Path::new(&format!("{sys}/slaves/{name}")).exists()
 }
 
 /// What overinit promises beyond the end state (README, docs/design.md §4):

@@ -261,7 +261,7 @@ impl<'a> Boot<'a> {
     fn steps(&mut self, phase: Phase) -> Result<(), Fatal> {
         let found = self.found();
         let c = &self.c;
-        let mut k = crate::kernel::Real { deadline: self.deadline, layers: c.layers, keep: c.reset_keep };
+        let mut k = crate::kernel::Real { deadline: self.deadline, layers: c.layers };
         let r = plan::execute(&self.plan, phase, self.resume, &found, &mut k);
         let failure = match r {
             Ok(()) => return Ok(()),

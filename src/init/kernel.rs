@@ -13,8 +13,6 @@ pub struct Real<'a> {
     pub deadline: Option<u64>,
     /// `overinit.layers=` (whose images a reset keeps).
     pub layers: Option<&'a [u8]>,
-    /// `overinit.reset.keep=`.
-    pub keep: Option<&'a [u8]>,
 }
 
 impl Kernel for Real<'_> {
@@ -39,7 +37,7 @@ impl Kernel for Real<'_> {
     }
 
     fn reset(&mut self, done: bool, asked: bool) -> Result<(), i32> {
-        let r = if done { crate::reset::done() } else { crate::reset::begin(asked, self.layers, self.keep) };
+        let r = if done { crate::reset::done() } else { crate::reset::begin(asked, self.layers) };
         r.map_err(|e| e.raw_os_error())
     }
 }

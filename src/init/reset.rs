@@ -10,17 +10,15 @@
 //! never sees a mix: it starts only after the last step.
 //!
 //! 1. `overinit.reset` without the flag: the flag is made, then synced.
-//! 2. The paths of `overinit.reset.keep=` are renamed into
-//!    `.overinit/keep/`; every entry of the state's root but `.overinit`,
+//! 2. Every entry of the state's root but `.overinit`,
 //!    `lost+found` and the top directory of a layer image of
 //!    `overinit.layers=` is renamed into `.overinit/old/` (one rename each,
 //!    on the same filesystem: no data is copied; a name already there, from
-//!    an earlier cut, is removed first); the kept paths are renamed back.
-//!    Then one syncfs: the moves are on the disk before anything new is made.
+//!    an earlier cut, is removed first). Then one syncfs: the moves are on the disk before anything new is made.
 //! 3. The rest of phase `state`: `home/` made, persisted paths seeded from
 //!    the root as on a first boot (each seed syncs itself).
 //! 4. The flag is removed and its directory synced: the reset is done.
-//! 5. `.overinit/old` (and `.overinit/keep`, empty by now) is removed,
+//! 5. `.overinit/old` is removed,
 //!    which frees its space. A cut here leaves
 //!    part of it; any later boot removes the rest at step 2's place.
 
@@ -67,7 +65,7 @@ fn mkdir_at(at: impl AsFd, name: &CStr) -> Result<(), Errno> {
 /// Steps 1 and 2 (or nothing when no reset is asked; or the end of step 5
 /// of an earlier reset). `asked`: `overinit.reset`; `layers`:
 /// `overinit.layers=`, whose images on the state stay.
-pub fn begin(asked: bool, layers: Option<&[u8]>, keep: Option<&[u8]>) -> Result<(), Errno> {
+pub fn begin(asked: bool, layers: Option<&[u8]>) -> Result<(), Errno> {
     let root = dir_at(rustix::fs::CWD, c"/data/state")?;
     let flagged = fs::statat(&root, FLAG, AtFlags::SYMLINK_NOFOLLOW).is_ok();
     if !asked && !flagged {
@@ -77,7 +75,7 @@ pub fn begin(asked: bool, layers: Option<&[u8]>, keep: Option<&[u8]>) -> Result<
     log::debug().s("reset: moving the old state aside").emit();
     // A state mounted read-only (its errors, overinit.state.onerror=ro)
     // answers EROFS to the first write, before anything changed.
-    let outcome = match move_aside(&root, !flagged, layers, keep) {
+    let outcome = match move_aside(&root, !flagged, layers) {
         Err(Errno::ROFS) => {
             log::warn().s("reset: the state is mounted read-only (see STATE_HEALTH in /run/overinit/status): no reset this boot; the flag stays").emit();
             SKIPPED
@@ -90,13 +88,12 @@ pub fn begin(asked: bool, layers: Option<&[u8]>, keep: Option<&[u8]>) -> Result<
     Ok(())
 }
 
-fn move_aside(root: &OwnedFd, make_flag: bool, layers: Option<&[u8]>, keep: Option<&[u8]>) -> Result<(), Errno> {
+fn move_aside(root: &OwnedFd, make_flag: bool, layers: Option<&[u8]>) -> Result<(), Errno> {
     mkdir_at(root, DIR)?;
     if make_flag {
         fs::openat(root, FLAG, OFlags::WRONLY | OFlags::CREATE | OFlags::CLOEXEC, Mode::from_raw_mode(0o600))?;
         fs::syncfs(root)?;
     }
-    move_kept(keep, b"/data/state", KEEP)?;
     let ours = dir_at(root, DIR)?;
     mkdir_at(&ours, OLD)?;
     let old = dir_at(&ours, OLD)?;
@@ -123,26 +120,7 @@ fn move_aside(root: &OwnedFd, make_flag: bool, layers: Option<&[u8]>, keep: Opti
             moved += 1;
         }
     }
-    move_kept(keep, KEEP, b"/data/state")?;
     fs::syncfs(root)
-}
-
-/// Where kept paths wait while the rest is moved aside.
-const KEEP: &[u8] = b"/data/state/.overinit/keep";
-
-/// Rename each `overinit.reset.keep=` path from under `from` to under
-/// `to` (its parents made), if it is there. Whatever the cut, a kept path
-/// is in one of the two places; with the flag cleared, never in `KEEP`.
-fn move_kept(keep: Option<&[u8]>, from: &[u8], to: &[u8]) -> Result<(), Errno> {
-    for p in overinit::cmdline::items(keep) {
-        let (mut a, mut b) = ([0u8; overinit::plan::PERSIST_CPATH + 16], [0u8; overinit::plan::PERSIST_CPATH + 16]);
-        let (src, dst) = (overinit::plan::cpath(&mut a, from, p), overinit::plan::cpath(&mut b, to, p));
-        if fs::lstat(src).is_ok() {
-            crate::persist::mkdir_parents(dst)?;
-            fs::rename(src, dst)?;
-        }
-    }
-    Ok(())
 }
 
 /// Whether a top-level entry of the state stays where it is in a reset.
@@ -176,10 +154,7 @@ pub fn done() -> Result<(), Errno> {
 /// the warning names it).
 fn free_old(root: &OwnedFd) {
     let Ok(ours) = dir_at(root, DIR) else { return };
-    let r = fs::fstat(root).and_then(|st| {
-        crate::persist::remove(ours.as_fd(), OLD, st.st_dev, 0)?;
-        crate::persist::remove(ours.as_fd(), c"keep", st.st_dev, 0)
-    });
+    let r = fs::fstat(root).and_then(|st| crate::persist::remove(ours.as_fd(), OLD, st.st_dev, 0));
     if let Err(e) = r {
         log::warn()
             .s("reset: remove /data/state/.overinit/old: ")

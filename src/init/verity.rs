@@ -24,10 +24,6 @@ use rustix::io::Errno;
 /// Where the kernel says why a table was refused.
 const HINT_KLOG: &str = "the kernel log says why (device-mapper: …); is dm_verity in the image (pack --verity)?";
 
-/// A signed root hash the kernel refused.
-const HINT_SIG: &str =
-    "the signer must be in the kernel's builtin or secondary trusted keyring (kernel log: device-mapper: …)";
-
 /// Set up the verified base over `data` with the tree on `hash`; the
 /// dm device, its filesystem probed (through dm-verity).
 #[inline(never)]
@@ -55,9 +51,6 @@ pub fn setup(at: At, v: &Verity<'_>, data: &Device, hash: &Device) -> Result<Dev
     let len = verity::table(&sb, &data.path, &hash.path, offset, roothash, &v.options, &mut table)
         .map_err(|e| Fatal::msg(at.phase, "build verity table for", &data.path, e.message()))?;
     let name = dm::Name::new(at.name.as_bytes()).ok_or_else(|| dm_fatal(at, dm_inval("dm create")))?;
-    if let Some(path) = v.options.signature {
-        load_signature(at, path)?;
-    }
     let ctl = dm::Control::open().map_err(|e| {
         dm_fatal(at, e).with_hint("no device-mapper: is dm_mod in the image (overinit pack --verity) or the kernel?")
     })?;
@@ -84,14 +77,7 @@ fn live(
     let sectors = sb.data_bytes() / 512;
     let target =
         dm::Target::new(0, sectors, b"verity", table).ok_or_else(|| dm_fatal(at, dm_inval("dm table load")))?;
-    ctl.load(name, &[target], true).map_err(|e| {
-        let signed = matches!(e.errno, Errno::NOKEY | Errno::KEYREJECTED | Errno::BADMSG | Errno::PERM);
-        dm_fatal(at, e).with_hint(if signed && table.ends_with(verity::SIG_KEY_DESC.as_bytes()) {
-            HINT_SIG
-        } else {
-            HINT_KLOG
-        })
-    })?;
+    ctl.load(name, &[target], true).map_err(|e| dm_fatal(at, e).with_hint(HINT_KLOG))?;
     ctl.resume(name).map_err(|e| dm_fatal(at, e).with_hint(HINT_KLOG))?;
     let mut path = heapless::Vec::new();
     let _ = path.extend_from_slice(b"/dev/dm-");
@@ -152,28 +138,6 @@ fn check_root(
 }
 
 const HINT_ROOT: &str = "roothash= must be the `Root hash:` veritysetup format printed for this image";
-
-/// `root-hash-signature=PATH`: the PKCS#7 signature of the root hash, a
-/// file in the image, as a `user` key the table names
-/// (`root_hash_sig_key_desc`); the kernel checks it against its builtin
-/// and secondary trusted keyrings at table load.
-#[inline(never)]
-fn load_signature(at: At, path: &[u8]) -> Result<(), Fatal> {
-    let mut buf = [0u8; SIG_MAX + 1];
-    let sig = sys::read_file(path, &mut buf).map_err(|e| Fatal::new(at.phase, "read", path, e))?;
-    if sig.len() > SIG_MAX {
-        return Err(Fatal::msg(at.phase, "read", path, "a root hash signature longer than 4096 bytes"));
-    }
-    let mut desc = [0u8; verity::SIG_KEY_DESC.len() + 1];
-    let desc =
-        sys::cstr(&mut desc, verity::SIG_KEY_DESC.as_bytes()).map_err(|e| Fatal::new(at.phase, "add_key", path, e))?;
-    sys::keyring::add_key(c"user", desc, sig, sys::keyring::THREAD_KEYRING)
-        .map(|_| ())
-        .map_err(|e| Fatal::new(at.phase, "add_key (user) the signature", path, e))
-}
-
-/// Longest root hash signature read (a PKCS#7 signature is ~1–2 KiB).
-const SIG_MAX: usize = 4096;
 
 /// The data device must hold what the superblock covers; an appended
 /// tree must start after it.

@@ -306,34 +306,6 @@ scenario_lc_reset_layers() {
 	lc_expect_status RESET=no
 }
 
-scenario lc_reset_keep "a factory reset with overinit.reset.keep=/etc/ssh,/etc/machine-id: the SSH keys and the machine id survive it, /home does not; a kept path inside a persisted one is refused at cmdline"
-scenario_lc_reset_keep() {
-	local img root state args id key
-	img=$(overinit_image default)
-	root=$(root_disk default)
-	state=$(state_disk lc_reset_keep)
-	args="$DEFAULT_ARGS overinit.persist=/etc/ssh,/etc/machine-id probe.check=status probe.read=/home/marker,/etc/ssh/key,/etc/machine-id"
-	boot lc_reset_keep-boot1 "$args probe.write=/home/marker,/etc/ssh/key" "$img" "$root:ro" "$state"
-	expect_good_boot
-	id=$(file_content /etc/machine-id)
-	[[ $id =~ ^[0-9a-f]{32}$ ]] || fail "$BOOT_NAME: machine-id '$id'"
-	key=$(wrote_token /etc/ssh/key)
-	boot lc_reset_keep-reset "$args overinit.reset overinit.reset.keep=/etc/ssh,/etc/machine-id" "$img" "$root:ro" "$state"
-	expect_good_boot
-	lc_expect_status RESET=cmdline
-	expect_file /home/marker ABSENT
-	expect_file /etc/ssh/key "$key"
-	expect_file /etc/machine-id "$id"
-	[ "$(lc_on_state "$state" /.overinit/keep)" = no ] || fail "$BOOT_NAME: .overinit/keep is still on the state"
-	# Without the keep, the same reset makes a new machine id.
-	boot lc_reset_keep-nokeep "$args overinit.reset" "$img" "$root:ro" "$state"
-	expect_good_boot
-	expect_file /etc/ssh/key ABSENT
-	[ "$(file_content /etc/machine-id)" != "$id" ] || fail "$BOOT_NAME: the machine id survived a reset without keep"
-	fail_boot lc_reset_keep-inside "$DEFAULT_ARGS overinit.persist=/etc overinit.reset.keep=/etc/ssh" "$img" "$root:ro" "$state"
-	expect_failed reboot "overinit: error: cmdline: parse overinit.reset.keep=: a kept path inside a persisted path would keep that one from being seeded again: keep the persisted path itself"
-}
-
 # lc_patch_sb IMG FS: set FS's own "has errors" record in IMG's superblock
 # and fix its CRC32C, as superblock::health reads it: btrfs
 # BTRFS_SUPER_FLAG_ERROR (flags at 64 KiB + 0x38), XFS v5 NEEDSREPAIR

@@ -107,12 +107,12 @@ expect_failed() {
 }
 
 # fail_boot NAME CMDLINE IMAGE [DISK...]: boot that must fail with the state
-# disk (the last DISK, without :ro) untouched; saves STATE_IMG/STATE_SHA.
-# Halting policies need BOOT_TIMEOUT set by the caller.
+# disk (FAIL_STATE if set, else the last DISK, without :ro) untouched; saves
+# STATE_IMG/STATE_SHA. Halting policies need BOOT_TIMEOUT set by the caller.
 fail_boot() {
 	local name=$1 cmdline=$2 img=$3
 	shift 3
-	local last=${*: -1}
+	local last=${FAIL_STATE:-${*: -1}}
 	STATE_IMG=${last%:ro}
 	STATE_SHA=$(sha "$STATE_IMG")
 	boot "$name" "$cmdline" "$img" "$@"

@@ -104,7 +104,7 @@ scenario_verity_wrong_hash() {
 	v_separate verity_wrong_hash
 	state=$(state_disk verity_wrong_hash)
 	wrong=$(printf '%s' "$V_ROOTHASH" | tr '0-9a-f' '1-9a-f0')
-	fail_boot verity_wrong_hash "$DEFAULT_ARGS roothash=$wrong systemd.verity_root_hash=/dev/vdc" \
+	FAIL_STATE=$state fail_boot verity_wrong_hash "$DEFAULT_ARGS roothash=$wrong systemd.verity_root_hash=/dev/vdc" \
 		"$img" "$V_DATA:ro" "$state" "$V_HASH:ro"
 	expect_failed reboot "overinit: error: base: verify /dev/vda (roothash=$wrong, the hash tree's $V_ROOTHASH): the root hash does not match the hash tree — roothash= must be the \`Root hash:\` veritysetup format printed for this image"
 	expect_no_console "EXT4-fs (dm-0)"
@@ -115,7 +115,7 @@ scenario_verity_wrong_hash() {
 	rm -f "$hash"
 	root1=$(v_format "$data" "$hash" --hash=sha1)
 	wrong=$(printf '%s' "$root1" | tr '0-9a-f' '1-9a-f0')
-	fail_boot verity_wrong_hash_sha1 "$DEFAULT_ARGS roothash=$wrong systemd.verity_root_hash=/dev/vdc" \
+	FAIL_STATE=$state fail_boot verity_wrong_hash_sha1 "$DEFAULT_ARGS roothash=$wrong systemd.verity_root_hash=/dev/vdc" \
 		"$img" "$data:ro" "$state" "$hash:ro"
 	expect_failed reboot "overinit: error: base: verify /dev/dm-0 (roothash=$wrong): EIO (input/output error), the root hash does not match the hash tree (or its first blocks are corrupted) — roothash= must be the \`Root hash:\` veritysetup format printed for this image"
 	expect_no_console "EXT4-fs (dm-0)"
@@ -145,24 +145,24 @@ scenario_verity_bad_input() {
 	img=$(v_image)
 	v_separate verity_bad_input
 	state=$(state_disk verity_bad_input)
-	fail_boot verity_bad_short "$DEFAULT_ARGS roothash=abcd systemd.verity_root_hash=/dev/vdc" \
+	FAIL_STATE=$state fail_boot verity_bad_short "$DEFAULT_ARGS roothash=abcd systemd.verity_root_hash=/dev/vdc" \
 		"$img" "$V_DATA:ro" "$state" "$V_HASH:ro"
 	expect_failed reboot "overinit: error: cmdline: parse roothash=abcd: not hex of the length of a sha1, sha256 or sha512 digest (40, 64 or 128 digits) — see docs/parameters.md"
 	local sha1=${V_ROOTHASH:0:40}
-	fail_boot verity_bad_length "$DEFAULT_ARGS roothash=$sha1 systemd.verity_root_hash=/dev/vdc" \
+	FAIL_STATE=$state fail_boot verity_bad_length "$DEFAULT_ARGS roothash=$sha1 systemd.verity_root_hash=/dev/vdc" \
 		"$img" "$V_DATA:ro" "$state" "$V_HASH:ro"
 	expect_failed reboot "overinit: error: base: check roothash=$sha1 against the superblock's sha256: root hash not hex or not the length of the algorithm's digest"
-	fail_boot verity_bad_option "$DEFAULT_ARGS roothash=$V_ROOTHASH systemd.verity_root_hash=/dev/vdc systemd.verity_root_options=check-at-most-once,frobnicate" \
+	FAIL_STATE=$state fail_boot verity_bad_option "$DEFAULT_ARGS roothash=$V_ROOTHASH systemd.verity_root_hash=/dev/vdc systemd.verity_root_options=check-at-most-once,frobnicate" \
 		"$img" "$V_DATA:ro" "$state" "$V_HASH:ro"
 	expect_failed reboot "overinit: error: cmdline: parse systemd.verity_root_options=frobnicate: unknown verity option — see docs/parameters.md"
 	zero=$BUILD/disks/verity_bad_input-zero.img
 	head -c 1048576 /dev/zero >"$zero"
-	fail_boot verity_bad_nosb "$DEFAULT_ARGS roothash=$V_ROOTHASH systemd.verity_root_hash=/dev/vdc" \
+	FAIL_STATE=$state fail_boot verity_bad_nosb "$DEFAULT_ARGS roothash=$V_ROOTHASH systemd.verity_root_hash=/dev/vdc" \
 		"$img" "$V_DATA:ro" "$state" "$zero:ro"
 	expect_failed reboot "overinit: error: base: read verity superblock of /dev/vdc: no verity superblock (magic \"verity\") at the hash offset — made by \`veritysetup format\`? an appended tree needs hash-offset= (veritysetup's --hash-offset)"
 	short=$BUILD/disks/verity_bad_input-short.img
 	head -c 33554432 "$V_DATA" >"$short"
-	fail_boot verity_bad_small "$DEFAULT_ARGS roothash=$V_ROOTHASH systemd.verity_root_hash=/dev/vdc" \
+	FAIL_STATE=$state fail_boot verity_bad_small "$DEFAULT_ARGS roothash=$V_ROOTHASH systemd.verity_root_hash=/dev/vdc" \
 		"$img" "$short:ro" "$state" "$V_HASH:ro"
 	expect_failed reboot "overinit: error: base: check size of /dev/vda (33554432 bytes, superblock 67108864): smaller than the verity superblock says (data_blocks × data_block_size) — the wrong data device, or a hash device made for another image"
 	expect_no_console "EXT4-fs (vd"
@@ -176,7 +176,7 @@ scenario_verity_signature_refused() {
 	state=$(state_disk verity_signature_refused)
 	local before
 	before=$(sha256sum <"$state")
-	fail_boot verity_signature_refused "$DEFAULT_ARGS roothash=$V_ROOTHASH systemd.verity_root_hash=/dev/vdc systemd.verity_root_options=root-hash-signature=/etc/overinit/roothash.p7s" \
+	FAIL_STATE=$state fail_boot verity_signature_refused "$DEFAULT_ARGS roothash=$V_ROOTHASH systemd.verity_root_hash=/dev/vdc systemd.verity_root_options=root-hash-signature=/etc/overinit/roothash.p7s" \
 		"$img" "$V_DATA:ro" "$state" "$V_HASH:ro"
 	expect_failed reboot "overinit: error: cmdline: parse systemd.verity_root_options=root-hash-signature=/etc/overinit/roothash.p7s: unknown verity option — see docs/parameters.md"
 	[ "$(sha256sum <"$state")" = "$before" ] || fail "$BOOT_NAME: the state changed"
@@ -214,7 +214,7 @@ scenario_verity_layer() {
 	wrong=$(printf '%s' "$V_LAYER_HASH" | tr '0-9a-f' '1-9a-f0')
 	v_layer_state verity_layer_wrong
 	state=$V_LAYER_STATE
-	fail_boot verity_layer_wrong "$DEFAULT_ARGS overinit.layers=/data/state/layers/tools.erofs:$wrong" "$img" "$root:ro" "$state"
+	FAIL_STATE=$state fail_boot verity_layer_wrong "$DEFAULT_ARGS overinit.layers=/data/state/layers/tools.erofs:$wrong" "$img" "$root:ro" "$state"
 	expect_console "overinit: error: layers: verify /dev/loop0 (roothash=$wrong, the hash tree's $V_LAYER_HASH): the root hash does not match the hash tree — roothash= must be the \`Root hash:\` veritysetup format printed for this image"
 	expect_failed reboot "overinit: error: layers: mount layer /data/state/layers/tools.erofs:$wrong on /data/system/layers/0: EBADMSG (bad message) — its dm-verity set-up failed: the line above says why"
 }

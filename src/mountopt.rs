@@ -150,7 +150,7 @@ pub fn split(opts: &[u8]) -> Result<MountOpts, OptError> {
             return Err(OptError::UnbalancedQuote { at });
         }
         let item = &opts[at..s.end];
-        match WORDS.iter().find(|w| w.matches(item)) {
+        match entries().find(|w| w.matches(item)) {
             Some(w) => match w.op {
                 Op::Set => out.flags |= w.flag,
                 Op::Clear => out.flags &= !w.flag,
@@ -175,7 +175,7 @@ pub fn split(opts: &[u8]) -> Result<MountOpts, OptError> {
 /// → `"rbind"`, `ms::PRIVATE | ms::REC` → `"rprivate"`); `None` for a bit
 /// no word sets.
 pub fn name_of(flag: u32) -> Option<&'static str> {
-    WORDS.iter().find(|w| matches!(w.op, Op::Set | Op::Propagate) && w.flag == flag).map(Word::name)
+    entries().find(|w| matches!(w.op, Op::Set | Op::Propagate) && w.flag == flag).map(|w| w.name())
 }
 
 /// The mount words for `flags` and `propagation`, in table order, for
@@ -197,8 +197,8 @@ impl Iterator for Words {
     type Item = &'static str;
 
     fn next(&mut self) -> Option<&'static str> {
-        while let Some(w) = WORDS.get(self.next) {
-            self.next += 1;
+        while let Some((w, next)) = entry(self.next) {
+            self.next = next;
             match w.op {
                 // `rbind` comes before `bind` in the table and takes both bits.
                 Op::Set if self.flags & w.flag == w.flag => self.flags &= !w.flag,
@@ -257,6 +257,7 @@ fn scan(opts: &[u8], at: usize) -> Scan {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 enum Op {
     /// The word sets `flag`.
     Set,
@@ -270,114 +271,172 @@ enum Op {
     IgnorePrefix,
 }
 
-/// Longest word in the table; a longer one fails to compile in [`w`].
-const WORD_MAX: usize = 13;
+/// One word of the table as written: its text, what it does, its flag.
+type Word = (&'static str, Op, u32);
 
-/// One word of the table, stored inline (no pointers: the table costs no
-/// relocations in the static-pie `init`).
-struct Word {
-    text: [u8; WORD_MAX],
-    len: u8,
+/// One word as read back from [`WORDS`].
+#[derive(Clone, Copy)]
+struct Entry {
+    name: &'static [u8],
     op: Op,
     flag: u32,
 }
 
-impl Word {
-    fn bytes(&self) -> &[u8] {
-        &self.text[..usize::from(self.len).min(WORD_MAX)]
-    }
-
-    fn name(&self) -> &str {
-        // Every entry is written from a &str in `w`, so this never fails.
-        core::str::from_utf8(self.bytes()).unwrap_or("")
+impl Entry {
+    fn name(&self) -> &'static str {
+        // Every entry was packed from a &str, so this never fails.
+        core::str::from_utf8(self.name).unwrap_or("")
     }
 
     fn matches(&self, item: &[u8]) -> bool {
         if self.op == Op::IgnorePrefix {
-            item.starts_with(self.bytes())
+            item.starts_with(self.name)
         } else {
-            item == self.bytes()
+            item == self.name
         }
     }
 }
 
-const fn w(name: &str, op: Op, flag: u32) -> Word {
-    let b = name.as_bytes();
-    let mut text = [0; WORD_MAX];
+/// The entry packed at byte `at` of [`WORDS`], and where the next starts.
+fn entry(at: usize) -> Option<(Entry, usize)> {
+    let &[len, op, bit] = WORDS.get(at..)?.first_chunk::<3>()?;
+    let next = at + 3 + usize::from(len);
+    let name = WORDS.get(at + 3..next)?;
+    let op = match op {
+        0 => Set,
+        1 => Clear,
+        2 => Propagate,
+        3 => Ignore,
+        _ => IgnorePrefix,
+    };
+    let flag = match bit {
+        NO_FLAG => 0,
+        b => (1 << (b & 31)) | if b & REC_MARK != 0 { REC } else { 0 },
+    };
+    Some((Entry { name, op, flag }, next))
+}
+
+/// Every entry of the table, in order.
+fn entries() -> impl Iterator<Item = Entry> {
+    let mut at = 0;
+    core::iter::from_fn(move || {
+        let (e, next) = entry(at)?;
+        at = next;
+        Some(e)
+    })
+}
+
+/// `bit` of an entry without a flag; `REC_MARK` in `bit`: `MS_REC` too.
+const NO_FLAG: u8 = 0xff;
+const REC_MARK: u8 = 0x80;
+
+/// Bytes [`pack`] makes of `list`.
+const fn packed_len(list: &[Word]) -> usize {
+    let mut n = 0;
     let mut i = 0;
-    while i < b.len() {
-        text[i] = b[i];
+    while i < list.len() {
+        n += 3 + list[i].0.len();
         i += 1;
     }
-    Word { text, len: b.len() as u8, op, flag }
+    n
+}
+
+/// The table as `init` carries it: per word `[len, op, bit]` and its bytes,
+/// `bit` the number of its one flag bit besides `MS_REC` (| `REC_MARK` when
+/// `MS_REC` is set too). 7 bytes a word on average instead of a 20-byte
+/// struct with the text inline: 57 words, 1,140 → 511 bytes. A flag of two
+/// bits besides `MS_REC` or a word over 255 bytes fails to compile.
+const fn pack<const N: usize>(list: &[Word]) -> [u8; N] {
+    let mut out = [0; N];
+    let (mut at, mut i) = (0, 0);
+    while i < list.len() {
+        let (name, op, flag) = list[i];
+        let one = flag & !REC;
+        assert!(one.count_ones() <= 1 && (one != 0 || flag == 0) && name.len() < 256);
+        out[at] = name.len() as u8;
+        out[at + 1] = op as u8;
+        out[at + 2] =
+            if flag == 0 { NO_FLAG } else { one.trailing_zeros() as u8 | if flag & REC != 0 { REC_MARK } else { 0 } };
+        let mut j = 0;
+        while j < name.len() {
+            out[at + 3 + j] = name.as_bytes()[j];
+            j += 1;
+        }
+        at += 3 + name.len();
+        i += 1;
+    }
+    assert!(at == N);
+    out
 }
 
 use ms::*;
 use Op::*;
 
 /// Every word mount(8) does not pass to the filesystem (util-linux optmap.c).
-static WORDS: [Word; 57] = [
-    w("ro", Set, RDONLY),
-    w("rw", Clear, RDONLY),
-    w("nosuid", Set, NOSUID),
-    w("suid", Clear, NOSUID),
-    w("nodev", Set, NODEV),
-    w("dev", Clear, NODEV),
-    w("noexec", Set, NOEXEC),
-    w("exec", Clear, NOEXEC),
-    w("sync", Set, SYNCHRONOUS),
-    w("async", Clear, SYNCHRONOUS),
-    w("dirsync", Set, DIRSYNC),
-    w("mand", Set, MANDLOCK),
-    w("nomand", Clear, MANDLOCK),
-    w("noatime", Set, NOATIME),
-    w("atime", Clear, NOATIME),
-    w("nodiratime", Set, NODIRATIME),
-    w("diratime", Clear, NODIRATIME),
-    w("relatime", Set, RELATIME),
-    w("norelatime", Clear, RELATIME),
-    w("strictatime", Set, STRICTATIME),
-    w("nostrictatime", Clear, STRICTATIME),
-    w("lazytime", Set, LAZYTIME),
-    w("nolazytime", Clear, LAZYTIME),
-    w("iversion", Set, I_VERSION),
-    w("noiversion", Clear, I_VERSION),
-    w("nosymfollow", Set, NOSYMFOLLOW),
-    w("symfollow", Clear, NOSYMFOLLOW),
-    w("silent", Set, SILENT),
-    w("loud", Clear, SILENT),
-    w("remount", Set, REMOUNT),
-    w("rbind", Set, BIND | REC),
-    w("bind", Set, BIND),
-    w("move", Set, MOVE),
-    w("private", Propagate, PRIVATE),
-    w("rprivate", Propagate, PRIVATE | REC),
-    w("shared", Propagate, SHARED),
-    w("rshared", Propagate, SHARED | REC),
-    w("slave", Propagate, SLAVE),
-    w("rslave", Propagate, SLAVE | REC),
-    w("unbindable", Propagate, UNBINDABLE),
-    w("runbindable", Propagate, UNBINDABLE | REC),
+const LIST: &[Word] = &[
+    ("ro", Set, RDONLY),
+    ("rw", Clear, RDONLY),
+    ("nosuid", Set, NOSUID),
+    ("suid", Clear, NOSUID),
+    ("nodev", Set, NODEV),
+    ("dev", Clear, NODEV),
+    ("noexec", Set, NOEXEC),
+    ("exec", Clear, NOEXEC),
+    ("sync", Set, SYNCHRONOUS),
+    ("async", Clear, SYNCHRONOUS),
+    ("dirsync", Set, DIRSYNC),
+    ("mand", Set, MANDLOCK),
+    ("nomand", Clear, MANDLOCK),
+    ("noatime", Set, NOATIME),
+    ("atime", Clear, NOATIME),
+    ("nodiratime", Set, NODIRATIME),
+    ("diratime", Clear, NODIRATIME),
+    ("relatime", Set, RELATIME),
+    ("norelatime", Clear, RELATIME),
+    ("strictatime", Set, STRICTATIME),
+    ("nostrictatime", Clear, STRICTATIME),
+    ("lazytime", Set, LAZYTIME),
+    ("nolazytime", Clear, LAZYTIME),
+    ("iversion", Set, I_VERSION),
+    ("noiversion", Clear, I_VERSION),
+    ("nosymfollow", Set, NOSYMFOLLOW),
+    ("symfollow", Clear, NOSYMFOLLOW),
+    ("silent", Set, SILENT),
+    ("loud", Clear, SILENT),
+    ("remount", Set, REMOUNT),
+    ("rbind", Set, BIND | REC),
+    ("bind", Set, BIND),
+    ("move", Set, MOVE),
+    ("private", Propagate, PRIVATE),
+    ("rprivate", Propagate, PRIVATE | REC),
+    ("shared", Propagate, SHARED),
+    ("rshared", Propagate, SHARED | REC),
+    ("slave", Propagate, SLAVE),
+    ("rslave", Propagate, SLAVE | REC),
+    ("unbindable", Propagate, UNBINDABLE),
+    ("runbindable", Propagate, UNBINDABLE | REC),
     // mount(8) alone reads these; `user` here is the bare word (cifs `user=`
     // is a filesystem option). init runs as root, so `user`'s implied
     // nosuid,nodev,noexec do not apply.
-    w("defaults", Ignore, 0),
-    w("auto", Ignore, 0),
-    w("noauto", Ignore, 0),
-    w("nofail", Ignore, 0),
-    w("user", Ignore, 0),
-    w("nouser", Ignore, 0),
-    w("users", Ignore, 0),
-    w("nousers", Ignore, 0),
-    w("owner", Ignore, 0),
-    w("noowner", Ignore, 0),
-    w("group", Ignore, 0),
-    w("nogroup", Ignore, 0),
-    w("_netdev", Ignore, 0),
-    w("comment=", IgnorePrefix, 0),
-    w("x-", IgnorePrefix, 0),
-    w("X-", IgnorePrefix, 0),
+    ("defaults", Ignore, 0),
+    ("auto", Ignore, 0),
+    ("noauto", Ignore, 0),
+    ("nofail", Ignore, 0),
+    ("user", Ignore, 0),
+    ("nouser", Ignore, 0),
+    ("users", Ignore, 0),
+    ("nousers", Ignore, 0),
+    ("owner", Ignore, 0),
+    ("noowner", Ignore, 0),
+    ("group", Ignore, 0),
+    ("nogroup", Ignore, 0),
+    ("_netdev", Ignore, 0),
+    ("comment=", IgnorePrefix, 0),
+    ("x-", IgnorePrefix, 0),
+    ("X-", IgnorePrefix, 0),
 ];
+
+static WORDS: [u8; packed_len(LIST)] = pack(LIST);
 
 #[cfg(test)]
 mod tests {
@@ -565,9 +624,12 @@ mod tests {
 
     #[test]
     fn word_table_is_sane() {
-        for (i, a) in WORDS.iter().enumerate() {
-            assert!(usize::from(a.len) <= WORD_MAX && !a.name().is_empty());
-            for b in &WORDS[i + 1..] {
+        let all: StdVec<Entry> = entries().collect();
+        assert_eq!(all.len(), LIST.len());
+        for (i, a) in all.iter().enumerate() {
+            assert_eq!((a.name(), a.op, a.flag), LIST[i], "packed and read back");
+            assert!(!a.name().is_empty());
+            for b in &all[i + 1..] {
                 assert_ne!(a.name(), b.name(), "duplicate word");
             }
             match a.op {
@@ -581,7 +643,7 @@ mod tests {
     /// Items that mix table words, data words, quotes, commas and odd bytes.
     fn opt_string() -> impl Strategy<Value = StdVec<u8>> {
         let item = prop_oneof![
-            (0..WORDS.len()).prop_map(|i| WORDS[i].bytes().to_vec()),
+            (0..LIST.len()).prop_map(|i| LIST[i].0.as_bytes().to_vec()),
             "[a-z_=\"0-9.,-]{0,12}".prop_map(String::into_bytes),
             proptest::collection::vec(any::<u8>(), 0..6),
         ];
@@ -599,7 +661,7 @@ mod tests {
             let end = scan(&opts.data, at).end;
             let item = &opts.data[at..end];
             assert!(!item.is_empty());
-            assert!(!WORDS.iter().any(|w| w.matches(item)), "{item:?} left in data");
+            assert!(!entries().any(|w| w.matches(item)), "{item:?} left in data");
             at = end + 1;
         }
         // The data string is a fixed point.

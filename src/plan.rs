@@ -939,13 +939,13 @@ pub fn concat<'b>(buf: &'b mut [u8], a: &[u8], b: &[u8]) -> &'b [u8] {
     &buf[..n]
 }
 
-/// `a` + `b` as a C string in `buf` (empty if it holds a NUL; callers size
+/// `a` + `b` as a C string in `buf` (cut at a NUL it holds; callers size
 /// `buf` for validated inputs).
 pub fn cpath<'b>(buf: &'b mut [u8], a: &[u8], b: &[u8]) -> &'b CStr {
     let last = buf.len() - 1;
     let n = concat(&mut buf[..last], a, b).len();
     buf[n] = 0;
-    CStr::from_bytes_with_nul(&buf[..=n]).unwrap_or(c"")
+    CStr::from_bytes_until_nul(&buf[..=n]).unwrap_or(c"")
 }
 
 /// The devices found for a plan's `Source::Root`/`Source::State`.

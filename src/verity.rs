@@ -185,16 +185,18 @@ pub const OPTIONS_MAX: usize = 8;
 
 /// Parsed `systemd.verity_root_options=`: the kernel's words, a
 /// `hash-offset=BYTES` (veritysetup's name) for a tree appended to the
-/// data device. (A signed root hash, veritytab's `root-hash-signature=`,
-/// is refused as an unknown word: see docs/verity.md.)
+/// data device, and a `root-hash-signature=PATH` (systemd's veritytab
+/// name): a PKCS#7 signature of the root hash, a file in the image.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Options<'a> {
     pub words: heapless::Vec<&'static str, OPTIONS_MAX>,
     pub hash_offset: Option<u64>,
-    /// Options borrow nothing today; the lifetime keeps the callers'
-    /// signatures for words that will.
-    pub _borrow: core::marker::PhantomData<&'a [u8]>,
+    pub signature: Option<&'a [u8]>,
 }
+
+/// The description of the key that carries the root hash signature
+/// (`add_key("user", …)`, then the table's `root_hash_sig_key_desc`).
+pub const SIG_KEY_DESC: &str = "overinit:verity-root";
 
 /// Map one option word (systemd's dashes or the kernel's underscores) to
 /// the kernel's spelling.
@@ -213,6 +215,14 @@ fn kernel_word(w: &[u8]) -> Option<&'static str> {
 pub fn parse_options(s: &[u8]) -> Result<Options<'_>, (VerityError, &[u8])> {
     let mut o = Options::default();
     for w in s.split(|&c| c == b',').filter(|w| !w.is_empty()) {
+        // A file in the image (systemd's base64: form is not taken).
+        if let Some(path) = w.strip_prefix(b"root-hash-signature=") {
+            if path.first() != Some(&b'/') || path.len() > crate::devspec::PATH_MAX {
+                return Err((VerityError::UnknownOption, w));
+            }
+            o.signature = Some(path);
+            continue;
+        }
         if let Some(v) = w.strip_prefix(b"hash-offset=") {
             let n = crate::cmdline::parse_u64(v).ok_or((VerityError::UnknownOption, w))?;
             o.hash_offset = Some(n);
@@ -256,11 +266,16 @@ pub fn table(
             w.put(&hex2(c));
         }
     }
-    if !opts.words.is_empty() {
+    let sig = usize::from(opts.signature.is_some()) * 2;
+    if opts.words.len() + sig > 0 {
         w.sp(b"");
-        w.num(opts.words.len() as u64);
+        w.num((opts.words.len() + sig) as u64);
         for k in &opts.words {
             w.sp(k.as_bytes());
+        }
+        if sig > 0 {
+            w.sp(b"root_hash_sig_key_desc");
+            w.sp(SIG_KEY_DESC.as_bytes());
         }
     }
     if w.n > w.out.len() {
@@ -332,6 +347,10 @@ mod tests {
         );
         assert_eq!(&out[..n], want.as_bytes());
         assert_eq!(table(&sb, b"/dev/vda", b"/dev/vdb", 0, &root, &opts, &mut [0u8; 40]), Err(VerityError::TooLong));
+        // A signature: two more arguments, the key's description.
+        let opts = parse_options(b"root-hash-signature=/etc/rh.p7s").unwrap();
+        let n = table(&sb, b"/dev/vda", b"/dev/vdb", 0, &root, &opts, &mut out).unwrap();
+        assert!(out[..n].ends_with(b" ab01 2 root_hash_sig_key_desc overinit:verity-root"));
     }
 
     /// The first 512 bytes of a hash device `veritysetup format --salt=00112233
@@ -390,11 +409,10 @@ mod tests {
             Err((VerityError::UnknownOption, &b"frobnicate"[..]))
         );
         assert_eq!(parse_options(b"hash-offset=8192").unwrap().hash_offset, Some(8192));
-        // A signed root hash is not supported (init's size budget): refused
-        // by name, never booted unverified-by-signature.
+        assert_eq!(parse_options(b"root-hash-signature=/etc/rh.p7s").unwrap().signature, Some(&b"/etc/rh.p7s"[..]));
         assert_eq!(
-            parse_options(b"root-hash-signature=/etc/rh.p7s"),
-            Err((VerityError::UnknownOption, &b"root-hash-signature=/etc/rh.p7s"[..]))
+            parse_options(b"root-hash-signature=base64:MII"),
+            Err((VerityError::UnknownOption, &b"root-hash-signature=base64:MII"[..]))
         );
     }
 

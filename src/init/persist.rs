@@ -24,7 +24,7 @@ pub fn persist(state: &CStr, root: &CStr) -> Result<(), Errno> {
     let s = state.to_bytes();
     // Validated paths are absolute: `state` has a `/` before its name.
     let cut = s.iter().rposition(|&b| b == b'/').unwrap_or(0);
-    let name = CStr::from_bytes_with_nul(&state.to_bytes_with_nul()[cut + 1..]).map_err(|_| Errno::INVAL)?;
+    let name = CStr::from_bytes_until_nul(&state.to_bytes_with_nul()[cut + 1..]).map_err(|_| Errno::INVAL)?;
     if s.strip_prefix(overinit::plan::STATE.as_bytes()) == Some(MACHINE_ID) {
         mkdir_parents(state)?;
         match machine_id(state, root, name, cut) {
@@ -200,7 +200,7 @@ pub fn mkdir_parents(path: &CStr) -> Result<(), Errno> {
     for i in 1..buf.len() {
         if buf[i] == b'/' {
             buf[i] = 0;
-            mkdir(CWD, CStr::from_bytes_with_nul(&buf[..=i]).map_err(|_| Errno::INVAL)?, 0o755)?;
+            mkdir(CWD, CStr::from_bytes_until_nul(&buf[..=i]).map_err(|_| Errno::INVAL)?, 0o755)?;
             buf[i] = b'/';
         }
     }
@@ -244,7 +244,7 @@ fn copy(sd: BorrowedFd<'_>, name: &CStr, dd: BorrowedFd<'_>, dname: &CStr, dev: 
             if ft == FileType::Symlink {
                 let mut buf = [0u8; 4097];
                 let n = fs::readlinkat_raw(sd, name, &mut buf[..4096])?;
-                let target = CStr::from_bytes_with_nul(&buf[..=n]).map_err(|_| Errno::INVAL)?;
+                let target = CStr::from_bytes_until_nul(&buf[..=n]).map_err(|_| Errno::INVAL)?;
                 fs::symlinkat(target, dd, dname)?;
             } else {
                 // Device nodes, fifos, sockets.
@@ -282,7 +282,7 @@ fn meta(s: &OwnedFd, d: &OwnedFd, st: &Stat) -> Result<(), Errno> {
         r => r?.0,
     };
     for name in names.split_inclusive(|&b| b == 0) {
-        let name = CStr::from_bytes_with_nul(name).map_err(|_| Errno::INVAL)?;
+        let name = CStr::from_bytes_until_nul(name).map_err(|_| Errno::INVAL)?;
         let (v, _) = fs::fgetxattr(s, name, &mut value)?;
         match fs::fsetxattr(d, name, v, XattrFlags::empty()) {
             Ok(()) | Err(Errno::OPNOTSUPP) => {}

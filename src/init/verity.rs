@@ -24,6 +24,10 @@ use rustix::io::Errno;
 /// Where the kernel says why a table was refused.
 const HINT_KLOG: &str = "the kernel log says why (device-mapper: …); is dm_verity in the image (pack --verity)?";
 
+/// A signed root hash the kernel refused.
+const HINT_SIG: &str =
+    "the signer must be in the kernel's builtin or secondary trusted keyring (kernel log: device-mapper: …)";
+
 /// Set up the verified base over `data` with the tree on `hash`; the
 /// dm device, its filesystem probed (through dm-verity).
 #[inline(never)]
@@ -51,6 +55,9 @@ pub fn setup(at: At, v: &Verity<'_>, data: &Device, hash: &Device) -> Result<Dev
     let len = verity::table(&sb, &data.path, &hash.path, offset, roothash, &v.options, &mut table)
         .map_err(|e| Fatal::msg(at.phase, "build verity table for", &data.path, e.message()))?;
     let name = dm::Name::new(at.name.as_bytes()).ok_or_else(|| dm_fatal(at, dm_inval("dm create")))?;
+    if let Some(path) = v.options.signature {
+        load_signature(at, path)?;
+    }
     let ctl = dm::Control::open().map_err(|e| {
         dm_fatal(at, e).with_hint("no device-mapper: is dm_mod in the image (overinit pack --verity) or the kernel?")
     })?;
@@ -77,7 +84,14 @@ fn live(
     let sectors = sb.data_bytes() / 512;
     let target =
         dm::Target::new(0, sectors, b"verity", table).ok_or_else(|| dm_fatal(at, dm_inval("dm table load")))?;
-    ctl.load(name, &[target], true).map_err(|e| dm_fatal(at, e).with_hint(HINT_KLOG))?;
+    ctl.load(name, &[target], true).map_err(|e| {
+        let signed = matches!(e.errno, Errno::NOKEY | Errno::KEYREJECTED | Errno::BADMSG | Errno::PERM);
+        dm_fatal(at, e).with_hint(if signed && table.ends_with(verity::SIG_KEY_DESC.as_bytes()) {
+            HINT_SIG
+        } else {
+            HINT_KLOG
+        })
+    })?;
     ctl.resume(name).map_err(|e| dm_fatal(at, e).with_hint(HINT_KLOG))?;
     let mut path = heapless::Vec::new();
     let _ = path.extend_from_slice(b"/dev/dm-");
@@ -139,6 +153,28 @@ fn check_root(
 
 const HINT_ROOT: &str = "roothash= must be the `Root hash:` veritysetup format printed for this image";
 
+/// `root-hash-signature=PATH`: the PKCS#7 signature of the root hash, a
+/// file in the image, as a `user` key the table names
+/// (`root_hash_sig_key_desc`); the kernel checks it against its builtin
+/// and secondary trusted keyrings at table load.
+#[inline(never)]
+fn load_signature(at: At, path: &[u8]) -> Result<(), Fatal> {
+    let mut buf = [0u8; SIG_MAX + 1];
+    let sig = sys::read_file(path, &mut buf).map_err(|e| Fatal::new(at.phase, "read", path, e))?;
+    if sig.len() > SIG_MAX {
+        return Err(Fatal::msg(at.phase, "read", path, "a root hash signature longer than 4096 bytes"));
+    }
+    let mut desc = [0u8; verity::SIG_KEY_DESC.len() + 1];
+    let desc =
+        sys::cstr(&mut desc, verity::SIG_KEY_DESC.as_bytes()).map_err(|e| Fatal::new(at.phase, "add_key", path, e))?;
+    sys::keyring::add_key(c"user", desc, sig, sys::keyring::THREAD_KEYRING)
+        .map(|_| ())
+        .map_err(|e| Fatal::new(at.phase, "add_key (user) the signature", path, e))
+}
+
+/// Longest root hash signature read (a PKCS#7 signature is ~1–2 KiB).
+const SIG_MAX: usize = 4096;
+
 /// The data device must hold what the superblock covers; an appended
 /// tree must start after it.
 #[inline(never)]
@@ -182,14 +218,16 @@ pub struct At {
 
 /// The verified base.
 pub const BASE: At = At { phase: Phase::Base, name: VERITY_NAME };
-/// The dm names of verified layers, by layer index.
-const LAYER_NAMES: [&str; 8] = ["layer-0", "layer-1", "layer-2", "layer-3", "layer-4", "layer-5", "layer-6", "layer-7"];
+/// The dm names of verified layers, `layer-N` at `7 * N` (one string: an
+/// array of `&str` costs 16 bytes of pointer and length a name).
+const LAYER_NAMES: &str = "layer-0layer-1layer-2layer-3layer-4layer-5layer-6layer-7";
 
 /// A verified layer (`overinit.layers=/data/state/…/NAME.EXT:HEX`): the
 /// image on loop device `data`, its tree the sidecar `NAME.verity` on
 /// loop device `hash` (systemd's naming for images), as dm `layer-N`.
 pub fn layer(index: usize, roothash: &[u8], data: &Device, hash: &Device) -> Result<Device, Fatal> {
-    let at = At { phase: Phase::Layers, name: LAYER_NAMES[index.min(7)] };
+    let n = index.min(7) * 7;
+    let at = At { phase: Phase::Layers, name: LAYER_NAMES.get(n..n + 7).unwrap_or("layer") };
     let v = Verity { data: &data.path, hash: &hash.path, roothash, options: Default::default() };
     setup(at, &v, data, hash)
 }

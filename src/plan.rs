@@ -1049,15 +1049,15 @@ pub fn execute<K: Kernel>(
 /// node is there: the filesystem's setup asked for a module it could not
 /// load (ext4 and jbd2 without `crc32c`: the kernel logs `EXT4-fs (DEV):
 /// Cannot load crc32c driver` and returns ENOENT from crypto_alloc_shash).
-pub const HINT_FS_HELPER: &str = "the device is there: the filesystem could not load a crypto or helper module it needs (see the kernel log, e.g. `EXT4-fs (…): Cannot load crc32c driver`); pack its softdeps (overinit pack --module crypto-crc32c)";
+pub const HINT_FS_HELPER: &str = "the filesystem could not load a module it needs (kernel log, e.g. `EXT4-fs (…): Cannot load crc32c driver`): overinit pack --module crypto-crc32c";
 
 /// A hint for a failed step, where the cause is well known.
 pub fn hint(step: &Step<'_>, errno: i32) -> Option<&'static str> {
     use crate::errno::num::{EACCES, EBADMSG, EINVAL, ENODEV, ENOENT, ENOSPC, ENXIO, EROFS};
     if let Op::Persist { .. } = step.op {
         return match errno {
-            EROFS => Some("its mount point must exist in a read-only root (overinit.overlay=off without rw), and a state mounted read-only (its errors: /run/overinit/status) takes no first seed"),
-            ENOSPC => Some("the state device is full: the partial copy was removed and nothing bound; free space on it or grow it (or the overlay's tmpfs was full: overinit.size=)"),
+            EROFS => Some("a read-only root (overinit.overlay=off without rw) must have its mount point; a read-only state (see /run/overinit/status) takes no first seed"),
+            ENOSPC => Some("the state device (or the overlay's tmpfs: overinit.size=) is full: the partial copy was removed, nothing bound; free space or grow it"),
             _ => None,
         };
     }

@@ -284,7 +284,7 @@ impl<'a> Boot<'a> {
         let n = read_head(&d.path, &mut sb);
         if let Some(why) = overinit::superblock::needs_replay(&sb[..n]) {
             return Err(Fatal::msg(Phase::Layers, "mount read-only", &d.path, why).with_hint(
-                "even a read-only mount would write to it: boot once without images on the state in overinit.layers= (the state is then mounted read-write and recovers), or repair it (e2fsck)",
+                "even a read-only mount would write to it: boot once without state images in overinit.layers= (mounted read-write, it recovers), or e2fsck it",
             ));
         }
         sys::set_block_ro(&d.path, true)
@@ -469,11 +469,9 @@ impl<'a> Boot<'a> {
                         .emit();
                     self.volatile("missing")?;
                 }
-                Err(f) if f.detail == Some(devices::NOT_FOUND) => {
-                    return Err(f.with_hint(
-                        "a configured state device must appear: booting without it would hide /home (overinit.state.nofail boots with an empty state)",
-                    ))
-                }
+                Err(f) if f.detail == Some(devices::NOT_FOUND) => return Err(f.with_hint(
+                    "booting without the state device would hide /home (overinit.state.nofail boots with an empty one)",
+                )),
                 Err(f) => return Err(f),
             }
         }

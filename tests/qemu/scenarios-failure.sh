@@ -274,7 +274,7 @@ scenario_fail_state() {
 	# The state disk is attached but the spec names another one: it must
 	# not be touched in either boot.
 	fail_boot fail_state "root=/dev/vda overinit.state=LABEL=NOSUCH overinit.timeout=1" "$img" "$root:ro" "$state"
-	expect_error "overinit: error: devices: wait for state device LABEL=NOSUCH: not found before the timeout (rootwait waits forever, rootdelay=/overinit.timeout= set the limit) — a configured state device must appear: booting without it would hide /home (overinit.state.nofail boots with an empty state)"
+	expect_error "overinit: error: devices: wait for state device LABEL=NOSUCH: not found before the timeout (rootwait waits forever, rootdelay=/overinit.timeout= set the limit) — booting without the state device would hide /home (overinit.state.nofail boots with an empty one)"
 	expect_seen
 	expect_policy reboot
 	expect_unchanged "$STATE_IMG" "$STATE_SHA"

@@ -33,7 +33,7 @@ hw_image() {
 	done
 	while [ $# -gt 0 ]; do
 		case $1 in
-		--no-async-probe | --hostonly | --concurrent-modules)
+		--no-async-probe | --hostonly | --concurrent-modules | --verity)
 			args+=("$1")
 			shift
 			;;
@@ -241,4 +241,32 @@ scenario_hw_timing() {
 		[ "$sys" = itools-most ] || extra=", modules phase $(stats "${mods[$sys]}") ms, Σ finit_module $(stats "${finit[$sys]}") ms"
 		note "$sys: ms_initramfs median (min–max) over $n: $(stats "${ms[$sys]}")$extra"
 	done
+}
+
+scenario hw_verity_nvme "generic kernel: a verified base (roothash=, tree appended: hash-offset=) on NVMe, state on SATA: pack --verity takes dm_mod/dm_bufio/dm_verity from the generic kernel's modules, / is the overlay over /dev/dm-0 whose one slave is nvme0n1; a wrong root hash stops in base and the SATA state is unchanged"
+scenario_hw_verity_nvme() {
+	hw_kernel
+	local img data state roothash
+	img=$(hw_image verity --verity)
+	data=$BUILD/disks/hw_verity_nvme-data.img
+	cp "$(v_data)" "$data"
+	roothash=$(v_format "$data" "$data" --hash-offset=67108864 --data-blocks=16384)
+	state=$(state_disk hw_verity_nvme)
+	local BOOT_QEMU_ARGS
+	hw_nvme_sata "$data" "$state"
+	boot hw_verity_nvme "root=LABEL=ROOT overinit.state=LABEL=STATE roothash=$roothash systemd.verity_root_options=hash-offset=67108864 probe.check=endstate,pid1 probe.read=/sys/block/dm-0/dm/name,/sys/block/dm-0/ro,/sys/block/dm-0/slaves,/sys/module/dm_verity/initstate probe.write=/home/marker" "$img"
+	expect_good_boot
+	expect_check endstate
+	expect_check pid1
+	expect_file /sys/block/dm-0/dm/name root
+	expect_file /sys/block/dm-0/ro 1
+	expect_file /sys/block/dm-0/slaves "DIR nvme0n1"
+	# A module, loaded by overinit (built in, it would have no initstate).
+	expect_file /sys/module/dm_verity/initstate live
+	hw_expect_devices /dev/dm-0 /dev/sda
+	[ -n "$(wrote_token /home/marker)" ] || fail "$BOOT_NAME: /home/marker not written"
+	local wrong
+	wrong=$(printf '%s' "$roothash" | tr '0-9a-f' '1-9a-f0')
+	FAIL_STATE=$state fail_boot hw_verity_nvme_wrong "root=LABEL=ROOT overinit.state=LABEL=STATE roothash=$wrong systemd.verity_root_options=hash-offset=67108864" "$img"
+	expect_failed reboot "overinit: error: base: verify /dev/nvme0n1 (roothash=$wrong, the hash tree's $roothash): the root hash does not match the hash tree — roothash= must be the \`Root hash:\` veritysetup format printed for this image"
 }

@@ -82,7 +82,7 @@ scenario_integrity_replay() {
 	debugfs -w -R "feature needs_recovery" "$state" >"$state.debugfs" 2>&1 || fail "debugfs: $(cat "$state.debugfs")"
 	dumpe2fs -h "$state" 2>/dev/null | grep -q '^Filesystem features:.*needs_recovery' || fail "needs_recovery not set on $state"
 	fail_boot integrity_replay "$DEFAULT_ARGS overinit.layers=/data/state/layers/bottom.erofs" "$img" "$root:ro" "$state"
-	expect_failed reboot "overinit: error: layers: mount read-only /dev/vdb: its journal needs recovery (needs_recovery) — even a read-only mount would write to it: boot once without images on the state in overinit.layers= (the state is then mounted read-write and recovers), or repair it (e2fsck)"
+	expect_failed reboot "overinit: error: layers: mount read-only /dev/vdb: its journal needs recovery (needs_recovery) — even a read-only mount would write to it: boot once without state images in overinit.layers= (mounted read-write, it recovers), or e2fsck it"
 	expect_no_console "EXT4-fs (vdb)"
 }
 

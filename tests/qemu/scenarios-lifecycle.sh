@@ -246,7 +246,7 @@ scenario_lc_enospc() {
 	rm -f "$state"
 	mkfs.ext4 -F -q -L STATE -U "$STATE_UUID" "$state" 8M >"$state.log" 2>&1 || fail "mkfs.ext4: $(tail -n 1 "$state.log")"
 	boot lc_enospc "$DEFAULT_ARGS overinit.persist=/var/lib/big" "$img" "$root:ro" "$state"
-	expect_error "overinit: error: state: persist /var/lib/big: ENOSPC (no space left on device) — the state device is full: the partial copy was removed and nothing bound; free space on it or grow it (or the overlay's tmpfs was full: overinit.size=)"
+	expect_error "overinit: error: state: persist /var/lib/big: ENOSPC (no space left on device) — the state device (or the overlay's tmpfs: overinit.size=) is full: the partial copy was removed, nothing bound; free space or grow it"
 	expect_policy reboot
 	[ "$(lc_on_state "$state" /var/lib/big.overinit-seed)" = no ] || fail "$BOOT_NAME: a partial seed stays on the state"
 	[ "$(lc_on_state "$state" /var/lib/big)" = no ] || fail "$BOOT_NAME: /var/lib/big is on the state"

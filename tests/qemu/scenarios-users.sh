@@ -167,7 +167,7 @@ scenario_persist_bad() {
 	boot persist_bad-rofs "$DEFAULT_ARGS overinit.overlay=off overinit.persist=/var/lib/docker overinit.on_error=poweroff" \
 		"$img" "$root:ro" "$state"
 	expect_no_panic
-	u_console | grep -axF "overinit: error: state: persist /var/lib/docker: EROFS (read-only file system) — its mount point must exist in a read-only root (overinit.overlay=off without rw), and a state mounted read-only (its errors: /run/overinit/status) takes no first seed" >/dev/null ||
+	u_console | grep -axF "overinit: error: state: persist /var/lib/docker: EROFS (read-only file system) — a read-only root (overinit.overlay=off without rw) must have its mount point; a read-only state (see /run/overinit/status) takes no first seed" >/dev/null ||
 		fail "$BOOT_NAME: not the expected error line; got: $(u_console | grep -a -m 1 'overinit: error' || echo none)"
 	! probe_value start >/dev/null || fail "$BOOT_NAME: the real init ran"
 }
